@@ -107,7 +107,6 @@ def extensions():
             "cdivision": True,
         },
         annotate=os.environ.get("SOURCEY_CYTHON_ANNOTATE") == "1",
-        compile_time_env={"DEBUG": DEBUG},
         nthreads=0,
     )
 

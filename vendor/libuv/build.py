@@ -30,7 +30,7 @@ SOURCES = [
     "src/unix/random-devurandom.c", "src/unix/signal.c", "src/unix/stream.c",
     "src/unix/tcp.c", "src/unix/thread.c", "src/unix/tty.c", "src/unix/udp.c",
     "src/unix/linux.c", "src/unix/procfs-exepath.c", "src/unix/random-getrandom.c",
-    "src/unix/random-sysctl-linux.c",
+    "src/unix/random-sysctl-linux.c", "src/unix/proctitle.c",
 ]
 DEFINES = ["_GNU_SOURCE", "_POSIX_C_SOURCE=200112", "_FILE_OFFSET_BITS=64", "_LARGEFILE_SOURCE"]
 LIBS = ["pthread", "dl", "rt"]

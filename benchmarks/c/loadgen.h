@@ -1,0 +1,112 @@
+/*
+ * loadgen.h: small helpers shared by tcp_echo_load.c and udp_echo_load.c:
+ * a monotonic clock, strict option parsing, address resolution and the
+ * measurement-window markers the runner reads.
+ *
+ * The load generators print "#mark start" and "#mark end" on stdout (flushed)
+ * when the measured window opens and closes, so the runner can sample the
+ * server's CPU time at the same moments, and then one JSON line of results.
+ */
+#ifndef BENCH_LOADGEN_H
+#define BENCH_LOADGEN_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "hist.h"
+
+static const char *prog_name = "loadgen";
+
+static void fail(const char *fmt, const char *arg) {
+  fprintf(stderr, "%s: ", prog_name);
+  fprintf(stderr, fmt, arg);
+  fputc('\n', stderr);
+  exit(1);
+}
+
+static inline uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static long parse_long(const char *opt, const char *s, long lo, long hi) {
+  char *end;
+  long v;
+  errno = 0;
+  v = strtol(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
+    fprintf(stderr, "%s: %s must be an integer in [%ld, %ld], got '%s'\n", prog_name, opt, lo,
+            hi, s);
+    exit(2);
+  }
+  return v;
+}
+
+static double parse_seconds(const char *opt, const char *s, double lo, double hi) {
+  char *end;
+  double v;
+  errno = 0;
+  v = strtod(s, &end);
+  if (errno != 0 || end == s || *end != '\0' || !(v >= lo && v <= hi)) {
+    fprintf(stderr, "%s: %s must be a number of seconds in [%g, %g], got '%s'\n", prog_name,
+            opt, lo, hi, s);
+    exit(2);
+  }
+  return v;
+}
+
+/* Resolve host:port (numeric or a name) into addr; exits on failure. */
+static socklen_t resolve(const char *host, long port, int socktype,
+                         struct sockaddr_storage *addr) {
+  struct addrinfo hints, *res = NULL;
+  char service[16];
+  socklen_t len;
+  int r;
+
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = socktype;
+  hints.ai_flags = AI_NUMERICSERV;
+  snprintf(service, sizeof(service), "%ld", port);
+  r = getaddrinfo(host, service, &hints, &res);
+  if (r != 0 || res == NULL)
+    fail("cannot resolve host '%s'", host);
+  if (res->ai_addrlen > sizeof(*addr)) {
+    freeaddrinfo(res);
+    fail("address of '%s' is too long", host);
+  }
+  memcpy(addr, res->ai_addr, res->ai_addrlen);
+  len = (socklen_t)res->ai_addrlen;
+  freeaddrinfo(res);
+  return len;
+}
+
+static void mark(const char *what) {
+  printf("#mark %s\n", what);
+  fflush(stdout);
+}
+
+static void print_result(uint64_t messages, double seconds, size_t size, const hist_t *h,
+                         uint64_t errors, const char *extra) {
+  double rate = seconds > 0 ? (double)messages / seconds : 0.0;
+  printf("{\"messages\":%llu,\"seconds\":%.6f,\"rate\":%.2f,\"bytes_per_s\":%.1f,"
+         "\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,\"max_us\":%.2f,"
+         "\"errors\":%llu%s}\n",
+         (unsigned long long)messages, seconds, rate, rate * (double)size,
+         hist_quantile(h, 0.50) / 1000.0, hist_quantile(h, 0.90) / 1000.0,
+         hist_quantile(h, 0.99) / 1000.0, (double)h->max / 1000.0,
+         (unsigned long long)errors, extra ? extra : "");
+  fflush(stdout);
+}
+
+#endif

@@ -1,0 +1,332 @@
+/*
+ * uv_echo_server.c: a plain C99 libuv echo server, the performance limit the
+ * benchmark runner compares every other implementation against.
+ *
+ *   uv_echo_server tcp|udp PORT [HOST]      (HOST defaults to 127.0.0.1)
+ *
+ * TCP: every accepted connection reads into one shared buffer (the data is
+ * consumed synchronously in the read callback, so one buffer is enough) and
+ * echoes it with uv_try_write; whatever the kernel does not take at once is
+ * copied into a uv_write request. Reading pauses while more than
+ * WRITE_HIGH_WATER bytes are queued and resumes once the queue drains.
+ *
+ * UDP: one handle with UV_UDP_RECVMMSG and a 20 x 64 KiB receive buffer, so
+ * libuv reads up to 20 datagrams per recvmmsg(2). Each datagram is echoed with
+ * uv_udp_try_send; on UV_EAGAIN (send queue busy or socket buffer full) it is
+ * copied into a uv_udp_send request.
+ *
+ * SIGTERM and SIGINT close every handle and let the loop end.
+ */
+#define _GNU_SOURCE /* libuv's headers need POSIX types under -std=c99 */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#define TCP_BUF_SIZE (256 * 1024)
+#define WRITE_HIGH_WATER (4 * 1024 * 1024)
+#define UDP_DGRAM_MAX (64 * 1024)
+#define UDP_RECV_CHUNKS 20
+
+typedef struct {
+  uv_tcp_t tcp;
+  int paused; /* reading stopped because the write queue is too long */
+} conn_t;
+
+typedef struct {
+  uv_write_t req;
+  conn_t *conn;
+  char data[]; /* the copied remainder */
+} write_req_t;
+
+typedef struct {
+  uv_udp_send_t req;
+  char data[]; /* the copied datagram */
+} udp_send_req_t;
+
+static uv_loop_t *loop;
+static uv_tcp_t tcp_server;
+static uv_udp_t udp_server;
+static uv_signal_t sig_term;
+static uv_signal_t sig_int;
+static char *tcp_buf;
+static char *udp_buf;
+static unsigned long long udp_send_failures;
+
+static void die(const char *what, int err) {
+  fprintf(stderr, "uv_echo_server: %s: %s\n", what, uv_strerror(err));
+  exit(1);
+}
+
+/* ---------------------------------------------------------------- TCP -- */
+
+static void on_conn_closed(uv_handle_t *handle) {
+  free(handle->data);
+}
+
+static void conn_close(conn_t *conn) {
+  if (!uv_is_closing((uv_handle_t *)&conn->tcp))
+    uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
+}
+
+static void on_tcp_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
+  (void)handle;
+  (void)suggested;
+  *buf = uv_buf_init(tcp_buf, TCP_BUF_SIZE);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  (void)status;
+  conn_close(req->handle->data);
+  free(req);
+}
+
+static void on_tcp_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+
+static void on_write(uv_write_t *req, int status) {
+  write_req_t *wr = (write_req_t *)req;
+  conn_t *conn = wr->conn;
+  free(wr);
+  if (status < 0) {
+    conn_close(conn);
+    return;
+  }
+  if (conn->paused && conn->tcp.write_queue_size == 0 &&
+      !uv_is_closing((uv_handle_t *)&conn->tcp)) {
+    conn->paused = 0;
+    if (uv_read_start((uv_stream_t *)&conn->tcp, on_tcp_alloc, on_tcp_read) != 0)
+      conn_close(conn);
+  }
+}
+
+static void on_tcp_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  conn_t *conn = stream->data;
+  uv_buf_t wbuf;
+  size_t len, done;
+  int r;
+
+  if (nread == 0)
+    return; /* EAGAIN */
+  if (nread < 0) {
+    if (nread == UV_EOF) {
+      /* Flush what is still queued, then close. */
+      uv_shutdown_t *req = malloc(sizeof(*req));
+      uv_read_stop(stream);
+      if (req == NULL || uv_shutdown(req, stream, on_shutdown) != 0) {
+        free(req);
+        conn_close(conn);
+      }
+    } else {
+      conn_close(conn);
+    }
+    return;
+  }
+
+  len = (size_t)nread;
+  wbuf = uv_buf_init(buf->base, (unsigned int)len);
+  r = uv_try_write(stream, &wbuf, 1);
+  if (r == UV_EAGAIN || r == UV_ENOSYS) {
+    done = 0;
+  } else if (r < 0) {
+    conn_close(conn);
+    return;
+  } else {
+    done = (size_t)r;
+  }
+  if (done < len) {
+    size_t rest = len - done;
+    write_req_t *wr = malloc(sizeof(*wr) + rest);
+    if (wr == NULL) {
+      conn_close(conn);
+      return;
+    }
+    memcpy(wr->data, buf->base + done, rest);
+    wr->conn = conn;
+    wbuf = uv_buf_init(wr->data, (unsigned int)rest);
+    if (uv_write(&wr->req, stream, &wbuf, 1, on_write) != 0) {
+      free(wr);
+      conn_close(conn);
+      return;
+    }
+    if (stream->write_queue_size > WRITE_HIGH_WATER) {
+      uv_read_stop(stream);
+      conn->paused = 1;
+    }
+  }
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+  conn_t *conn;
+  if (status < 0) {
+    fprintf(stderr, "uv_echo_server: accept: %s\n", uv_strerror(status));
+    return;
+  }
+  conn = calloc(1, sizeof(*conn));
+  if (conn == NULL)
+    return;
+  if (uv_tcp_init(loop, &conn->tcp) != 0) {
+    free(conn);
+    return;
+  }
+  conn->tcp.data = conn;
+  if (uv_accept(server, (uv_stream_t *)&conn->tcp) != 0) {
+    conn_close(conn);
+    return;
+  }
+  uv_tcp_nodelay(&conn->tcp, 1);
+  if (uv_read_start((uv_stream_t *)&conn->tcp, on_tcp_alloc, on_tcp_read) != 0)
+    conn_close(conn);
+}
+
+static void start_tcp(const struct sockaddr *addr) {
+  int r;
+  tcp_buf = malloc(TCP_BUF_SIZE);
+  if (tcp_buf == NULL)
+    die("malloc", UV_ENOMEM);
+  if ((r = uv_tcp_init(loop, &tcp_server)) != 0)
+    die("uv_tcp_init", r);
+  if ((r = uv_tcp_bind(&tcp_server, addr, 0)) != 0)
+    die("bind", r);
+  if ((r = uv_listen((uv_stream_t *)&tcp_server, 511, on_connection)) != 0)
+    die("listen", r);
+}
+
+/* ---------------------------------------------------------------- UDP -- */
+
+static void on_udp_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
+  (void)handle;
+  (void)suggested;
+  *buf = uv_buf_init(udp_buf, UDP_RECV_CHUNKS * UDP_DGRAM_MAX);
+}
+
+static void on_udp_sent(uv_udp_send_t *req, int status) {
+  if (status < 0)
+    udp_send_failures++;
+  free(req);
+}
+
+static void on_udp_recv(uv_udp_t *handle, ssize_t nread, const uv_buf_t *buf,
+                        const struct sockaddr *addr, unsigned flags) {
+  uv_buf_t out;
+  int r;
+
+  /* nread == 0 with addr == NULL: nothing more to read, or the UV_UDP_MMSG_FREE
+   * call for the whole buffer, which is static here. */
+  if (nread <= 0 || addr == NULL)
+    return;
+  if (flags & UV_UDP_PARTIAL)
+    return; /* truncated: echoing part of it would be wrong */
+
+  out = uv_buf_init(buf->base, (unsigned int)nread);
+  r = uv_udp_try_send(handle, &out, 1, addr);
+  if (r >= 0)
+    return;
+  if (r == UV_EAGAIN || r == UV_ENOBUFS) {
+    udp_send_req_t *req = malloc(sizeof(*req) + (size_t)nread);
+    if (req == NULL) {
+      udp_send_failures++;
+      return;
+    }
+    memcpy(req->data, buf->base, (size_t)nread);
+    out = uv_buf_init(req->data, (unsigned int)nread);
+    if (uv_udp_send(&req->req, handle, &out, 1, addr, on_udp_sent) != 0) {
+      free(req);
+      udp_send_failures++;
+    }
+    return;
+  }
+  udp_send_failures++;
+}
+
+static void start_udp(const struct sockaddr *addr) {
+  int r;
+  udp_buf = malloc((size_t)UDP_RECV_CHUNKS * UDP_DGRAM_MAX);
+  if (udp_buf == NULL)
+    die("malloc", UV_ENOMEM);
+  if ((r = uv_udp_init_ex(loop, &udp_server, addr->sa_family | UV_UDP_RECVMMSG)) != 0)
+    die("uv_udp_init_ex", r);
+  if ((r = uv_udp_bind(&udp_server, addr, 0)) != 0)
+    die("bind", r);
+  if ((r = uv_udp_recv_start(&udp_server, on_udp_alloc, on_udp_recv)) != 0)
+    die("uv_udp_recv_start", r);
+}
+
+/* ------------------------------------------------------------- signals -- */
+
+static void close_any(uv_handle_t *handle, void *arg) {
+  (void)arg;
+  if (uv_is_closing(handle))
+    return;
+  if (handle->type == UV_TCP && handle != (uv_handle_t *)&tcp_server)
+    uv_close(handle, on_conn_closed);
+  else
+    uv_close(handle, NULL);
+}
+
+static void on_signal(uv_signal_t *handle, int signum) {
+  (void)handle;
+  (void)signum;
+  uv_walk(loop, close_any, NULL);
+}
+
+static void usage(void) {
+  fprintf(stderr, "usage: uv_echo_server tcp|udp PORT [HOST]\n");
+  exit(2);
+}
+
+int main(int argc, char **argv) {
+  struct sockaddr_storage addr;
+  const char *host = "127.0.0.1";
+  char *end;
+  long port;
+  int is_tcp, r;
+
+  if (argc < 3 || argc > 4)
+    usage();
+  if (strcmp(argv[1], "tcp") == 0)
+    is_tcp = 1;
+  else if (strcmp(argv[1], "udp") == 0)
+    is_tcp = 0;
+  else
+    usage();
+  errno = 0;
+  port = strtol(argv[2], &end, 10);
+  if (errno != 0 || *end != '\0' || end == argv[2] || port < 1 || port > 65535) {
+    fprintf(stderr, "uv_echo_server: bad port '%s'\n", argv[2]);
+    return 2;
+  }
+  if (argc == 4)
+    host = argv[3];
+  memset(&addr, 0, sizeof(addr));
+  if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)&addr) != 0 &&
+      uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)&addr) != 0) {
+    fprintf(stderr, "uv_echo_server: bad host '%s' (numeric IPv4/IPv6 only)\n", host);
+    return 2;
+  }
+
+  signal(SIGPIPE, SIG_IGN);
+  loop = uv_default_loop();
+  if (is_tcp)
+    start_tcp((const struct sockaddr *)&addr);
+  else
+    start_udp((const struct sockaddr *)&addr);
+
+  if ((r = uv_signal_init(loop, &sig_term)) != 0 ||
+      (r = uv_signal_start(&sig_term, on_signal, SIGTERM)) != 0 ||
+      (r = uv_signal_init(loop, &sig_int)) != 0 ||
+      (r = uv_signal_start(&sig_int, on_signal, SIGINT)) != 0)
+    die("signal", r);
+
+  uv_run(loop, UV_RUN_DEFAULT);
+  r = uv_loop_close(loop);
+  free(tcp_buf);
+  free(udp_buf);
+  if (udp_send_failures)
+    fprintf(stderr, "uv_echo_server: %llu datagrams could not be echoed\n",
+            udp_send_failures);
+  return r == 0 ? 0 : 1;
+}

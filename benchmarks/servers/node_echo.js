@@ -1,0 +1,41 @@
+// Echo server on Node.js: `net` for TCP, `dgram` for UDP.
+//
+//   node node_echo.js tcp|udp PORT [HOST]
+//
+// SIGTERM and SIGINT close the server and exit.
+'use strict';
+
+const net = require('net');
+const dgram = require('dgram');
+
+const [proto, portArg, host = '127.0.0.1'] = process.argv.slice(2);
+const port = Number(portArg);
+if (!['tcp', 'udp'].includes(proto) || !Number.isInteger(port) || port < 1 || port > 65535) {
+  console.error('usage: node node_echo.js tcp|udp PORT [HOST]');
+  process.exit(2);
+}
+
+let server;
+if (proto === 'tcp') {
+  server = net.createServer({ noDelay: true }, (socket) => {
+    socket.setNoDelay(true);
+    socket.on('data', (data) => socket.write(data));
+    socket.on('error', () => socket.destroy());
+  });
+  server.listen({ port, host, backlog: 511 });
+} else {
+  server = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  server.on('message', (msg, rinfo) => server.send(msg, rinfo.port, rinfo.address));
+  server.bind(port, host);
+}
+server.on('error', (err) => {
+  console.error(`node_echo: ${err.message}`);
+  process.exit(1);
+});
+
+const stop = () => {
+  server.close();
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

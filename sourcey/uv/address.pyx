@@ -1,0 +1,59 @@
+# Socket addresses: pyuv's tuples, (ip, port) for IPv4 and (ip, port[, flowinfo,
+# scope_id]) for IPv6, to and from sockaddr. Hosts are IP literals; names go through dns.
+
+cdef int _sockaddr_from(object address, uv.sockaddr_storage* out) except -1:
+    cdef int err
+    cdef long port
+    cdef uv.sockaddr_in6* sin6
+    if not isinstance(address, tuple) or not 2 <= len(address) <= 4:
+        raise TypeError("address must be a tuple (ip, port[, flowinfo, scope_id]), "
+                        f"not {address!r}")
+    host, port_obj = address[0], address[1]
+    if not isinstance(host, str):
+        raise TypeError(f"address ip must be a str, not {type(host).__name__}")
+    if not isinstance(port_obj, int) or isinstance(port_obj, bool):
+        raise TypeError(f"address port must be an int, not {type(port_obj).__name__}")
+    if not 0 <= port_obj <= 65535:
+        raise ValueError(f"port must be 0-65535, not {port_obj}")
+    port = port_obj
+    if not host:
+        host = "0.0.0.0"
+    if "\0" in host or not host.isascii():
+        raise ValueError(f"invalid IP address: {host!r}")
+    host_b = host.encode("ascii")
+    memset(out, 0, sizeof(uv.sockaddr_storage))
+    if len(address) == 2 and uv.uv_ip4_addr(host_b, <int>port, <uv.sockaddr_in*>out) == 0:
+        return 0
+    err = uv.uv_ip6_addr(host_b, <int>port, <uv.sockaddr_in6*>out)
+    if err < 0:
+        raise ValueError(f"invalid IP address: {host!r}")
+    sin6 = <uv.sockaddr_in6*>out
+    if len(address) > 2:
+        sin6.sin6_flowinfo = htonl(<unsigned int>address[2])
+    if len(address) > 3:
+        sin6.sin6_scope_id = <unsigned int>address[3]
+    return 0
+
+
+cdef object _sockaddr_to(const uv.sockaddr* addr):
+    cdef char ip[64]
+    cdef const uv.sockaddr_in6* sin6
+    if addr == NULL:
+        return None
+    if addr.sa_family == uv.AF_INET:
+        uv.uv_ip4_name(<const uv.sockaddr_in*>addr, ip, sizeof(ip))
+        return (ip.decode("ascii"), uv.ntohs((<const uv.sockaddr_in*>addr).sin_port))
+    if addr.sa_family == uv.AF_INET6:
+        sin6 = <const uv.sockaddr_in6*>addr
+        uv.uv_ip6_name(sin6, ip, sizeof(ip))
+        return (ip.decode("ascii"), uv.ntohs(sin6.sin6_port), ntohl(sin6.sin6_flowinfo),
+                sin6.sin6_scope_id)
+    return None
+
+
+cdef Py_ssize_t _sockaddr_len(const uv.sockaddr* addr) noexcept nogil:
+    if addr.sa_family == uv.AF_INET:
+        return sizeof(uv.sockaddr_in)
+    if addr.sa_family == uv.AF_INET6:
+        return sizeof(uv.sockaddr_in6)
+    return 0

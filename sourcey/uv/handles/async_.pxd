@@ -1,0 +1,2 @@
+cdef class Async(Handle):
+    cdef object _callback

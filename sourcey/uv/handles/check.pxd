@@ -1,0 +1,2 @@
+cdef class Check(_Watcher):
+    pass

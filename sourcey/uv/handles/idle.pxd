@@ -1,0 +1,2 @@
+cdef class Idle(_Watcher):
+    pass

@@ -1,0 +1,2 @@
+cdef class Pipe(Stream):
+    cdef bint _ipc

@@ -1,0 +1,3 @@
+cdef class Poll(Handle):
+    cdef object _callback
+    cdef int _fd

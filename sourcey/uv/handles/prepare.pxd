@@ -1,0 +1,2 @@
+cdef class Prepare(_Watcher):
+    pass

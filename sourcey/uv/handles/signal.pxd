@@ -1,0 +1,2 @@
+cdef class Signal(Handle):
+    cdef object _callback

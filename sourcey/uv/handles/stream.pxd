@@ -1,0 +1,9 @@
+cdef class Stream(Handle):
+    cdef object _read_cb
+    cdef object _listen_cb
+
+    # The read path: called with the loop's read buffer for every read (nread > 0) and
+    # for EOF/errors (nread < 0). The default makes bytes and calls the read callback;
+    # C consumers (HTTP parser, WebSocket framing) override it and parse in place.
+    cdef void _on_read(self, const char* data, ssize_t nread) noexcept
+    cdef int _write(self, object data, object callback, Handle send_handle) except -1

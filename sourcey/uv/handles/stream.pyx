@@ -1,0 +1,331 @@
+# Stream: the read and write paths shared by TCP and Pipe (DESIGN.md §4).
+#
+# Read: libuv reads into the loop's one read buffer; _on_read turns it into bytes for
+# the Python callback, or a C subclass parses it in place.
+# Write: a lone bytes object with nothing queued and no callback is tried at once with
+# uv_try_write and needs no request at all; anything left is queued with uv_write, its
+# buffers held (exported, not copied) until the write callback.
+
+ctypedef struct WriteReq:
+    uv.uv_write_t req
+    PyObject* handle          # strong: the Stream
+    PyObject* callback        # strong or NULL
+    PyObject* keep            # strong or NULL: the bytes object being written
+    BufferSet* buffers        # exported buffers, or NULL
+
+
+ctypedef struct StreamReq:   # connect and shutdown
+    uv.uv_req_t* req
+    PyObject* handle
+    PyObject* callback
+
+
+cdef enum:
+    MAX_STACK_BUFS = 16
+
+
+cdef void _stream_alloc(uv.uv_handle_t* handle, size_t suggested, uv.uv_buf_t* buf) noexcept nogil:
+    cdef LoopData* data = <LoopData*>handle.loop.data
+    buf.base = data.read_buf
+    buf.len = data.read_buf_len
+
+
+cdef void _stream_read(uv.uv_stream_t* stream, ssize_t nread, const uv.uv_buf_t* buf) noexcept with gil:
+    cdef Stream self
+    if stream.data == NULL or nread == 0:
+        return
+    self = <Stream>stream.data
+    self._on_read(buf.base, nread)
+    self._sync_ref()
+
+
+cdef void _write_req_free(WriteReq* w) noexcept:
+    Py_XDECREF(w.handle)
+    Py_XDECREF(w.callback)
+    Py_XDECREF(w.keep)
+    _buffers_free(w.buffers)
+    PyMem_RawFree(w)
+
+
+cdef void _stream_written(uv.uv_write_t* req, int status) noexcept with gil:
+    cdef WriteReq* w = <WriteReq*>req
+    cdef Stream self = <Stream>w.handle
+    callback = <object>w.callback if w.callback != NULL else None
+    _write_req_free(w)
+    SY_REQ_FREE(uv.UV_WRITE)
+    if callback is not None:
+        try:
+            callback(self, None if status == 0 else status)
+        except BaseException as exc:
+            self.loop._handle_exception(exc)
+    self._sync_ref()
+
+
+cdef StreamReq* _stream_req_new(Stream handle, uv.uv_req_type kind, object callback) except NULL:
+    cdef StreamReq* r = <StreamReq*>PyMem_RawMalloc(sizeof(StreamReq))
+    if r == NULL:
+        raise MemoryError()
+    r.req = <uv.uv_req_t*>PyMem_RawMalloc(uv.uv_req_size(kind))
+    if r.req == NULL:
+        PyMem_RawFree(r)
+        raise MemoryError()
+    r.req.data = r
+    r.handle = <PyObject*>handle
+    Py_INCREF(handle)
+    r.callback = NULL
+    if callback is not None:
+        r.callback = <PyObject*>callback
+        Py_INCREF(callback)
+    SY_REQ_ALLOC(kind)
+    return r
+
+
+cdef void _stream_req_done(uv.uv_req_t* req, uv.uv_req_type kind, int status) noexcept:
+    cdef StreamReq* r = <StreamReq*>req.data
+    cdef Stream self = <Stream>r.handle
+    callback = <object>r.callback if r.callback != NULL else None
+    Py_DECREF(self)
+    Py_XDECREF(r.callback)
+    PyMem_RawFree(r.req)
+    PyMem_RawFree(r)
+    SY_REQ_FREE(kind)
+    if callback is not None:
+        try:
+            callback(self, None if status == 0 else status)
+        except BaseException as exc:
+            self.loop._handle_exception(exc)
+    self._sync_ref()
+
+
+cdef void _stream_req_abort(StreamReq* r, uv.uv_req_type kind) noexcept:
+    # The request was never started: undo _stream_req_new.
+    Py_DECREF(<object>r.handle)
+    Py_XDECREF(r.callback)
+    PyMem_RawFree(r.req)
+    PyMem_RawFree(r)
+    SY_REQ_FREE(kind)
+
+
+cdef void _stream_connected(uv.uv_connect_t* req, int status) noexcept with gil:
+    _stream_req_done(<uv.uv_req_t*>req, uv.UV_CONNECT, status)
+
+
+cdef void _stream_shut(uv.uv_shutdown_t* req, int status) noexcept with gil:
+    _stream_req_done(<uv.uv_req_t*>req, uv.UV_SHUTDOWN, status)
+
+
+cdef void _stream_connection(uv.uv_stream_t* server, int status) noexcept with gil:
+    cdef Stream self
+    if server.data == NULL:
+        return
+    self = <Stream>server.data
+    callback = self._listen_cb
+    if callback is not None:
+        try:
+            callback(self, None if status == 0 else status)
+        except BaseException as exc:
+            self.loop._handle_exception(exc)
+    self._sync_ref()
+
+
+cdef class Stream(Handle):
+    """Base of TCP and Pipe: reading, writing, shutdown, listen/accept."""
+
+    cdef void _on_closed(self) noexcept:
+        self._read_cb = None
+        self._listen_cb = None
+
+    cdef void _on_read(self, const char* data, ssize_t nread) noexcept:
+        callback = self._read_cb
+        if callback is None:
+            return
+        try:
+            if nread > 0:
+                callback(self, PyBytes_FromStringAndSize(data, nread), None)
+            else:
+                callback(self, None, <int>nread)
+        except BaseException as exc:
+            self.loop._handle_exception(exc)
+
+    def listen(self, callback, int backlog=511):
+        """Listen for connections; ``callback(handle, error)`` on each, then ``accept``."""
+        cdef int err
+        self._ensure_open()
+        _check_callable(callback, "callback")
+        err = uv.uv_listen(<uv.uv_stream_t*>self._handle, backlog, _stream_connection)
+        if err < 0:
+            self._raise(err)
+        self._listen_cb = callback
+        self._sync_ref()
+
+    def accept(self, Stream client not None):
+        """Accept a pending connection into ``client``, a new handle on the same loop."""
+        cdef int err
+        self._ensure_open()
+        client._ensure_open()
+        if client.loop is not self.loop:
+            raise ValueError("client must belong to the same loop")
+        err = uv.uv_accept(<uv.uv_stream_t*>self._handle, <uv.uv_stream_t*>client._handle)
+        if err < 0:
+            self._raise(err)
+
+    def start_read(self, callback):
+        """Start reading: ``callback(handle, data, error)``; data is None at EOF (error
+        UV_EOF) or on an error. Calling it again while reading replaces the callback."""
+        cdef int err
+        self._ensure_open()
+        _check_callable(callback, "callback")
+        self._read_cb = callback
+        err = uv.uv_read_start(<uv.uv_stream_t*>self._handle, _stream_alloc, _stream_read)
+        if err < 0 and err != uv.UV_EALREADY:
+            self._read_cb = None
+            self._raise(err)
+        self._sync_ref()
+
+    def stop_read(self):
+        """Stop reading."""
+        cdef int err
+        self._ensure_open()
+        err = uv.uv_read_stop(<uv.uv_stream_t*>self._handle)
+        if err < 0:
+            self._raise(err)
+        self._sync_ref()
+
+    def write(self, data, callback=None):
+        """Write a bytes-like object or a list of them; ``callback(handle, error)`` when
+        done. The buffers are held, not copied, until then."""
+        self._write(data, callback, None)
+
+    cdef int _write(self, object data, object callback, Handle send_handle) except -1:
+        cdef uv.uv_stream_t* stream
+        cdef uv.uv_buf_t stack_bufs[MAX_STACK_BUFS]
+        cdef uv.uv_buf_t* bufs
+        cdef uv.uv_buf_t* heap_bufs = NULL
+        cdef unsigned int nbufs
+        cdef WriteReq* w
+        cdef BufferSet* bs = NULL
+        cdef Py_ssize_t size
+        cdef int err
+        self._ensure_open()
+        if callback is not None:
+            _check_callable(callback, "callback")
+        stream = <uv.uv_stream_t*>self._handle
+        nbufs = 1
+        bufs = stack_bufs
+        if type(data) is bytes:
+            bufs[0].base = PyBytes_AS_STRING(data)
+            bufs[0].len = <size_t>PyBytes_GET_SIZE(data)
+            size = <Py_ssize_t>bufs[0].len
+        else:
+            bs = _buffers_get(data)
+            if bs.n > MAX_STACK_BUFS:
+                heap_bufs = <uv.uv_buf_t*>PyMem_RawMalloc(bs.n * sizeof(uv.uv_buf_t))
+                if heap_bufs == NULL:
+                    _buffers_free(bs)
+                    raise MemoryError()
+                bufs = heap_bufs
+            size = _buffers_fill(bs, bufs)
+            nbufs = <unsigned int>bs.n
+        try:
+            if callback is None and send_handle is None and stream.write_queue_size == 0:
+                err = uv.uv_try_write(stream, bufs, nbufs) if size > 0 else 0
+                if err == size:
+                    return 0
+                if err > 0:
+                    nbufs = _bufs_advance(&bufs, nbufs, <size_t>err)
+            if nbufs == 0:       # an empty list: still report through the callback
+                bufs[0].base = NULL
+                bufs[0].len = 0
+                nbufs = 1
+            w = <WriteReq*>PyMem_RawMalloc(sizeof(WriteReq))
+            if w == NULL:
+                raise MemoryError()
+            w.req.data = NULL
+            w.handle = <PyObject*>self
+            Py_INCREF(self)
+            w.callback = NULL
+            if callback is not None:
+                w.callback = <PyObject*>callback
+                Py_INCREF(callback)
+            w.keep = NULL
+            if bs == NULL:
+                w.keep = <PyObject*>data
+                Py_INCREF(data)
+            w.buffers = bs
+            if send_handle is None:
+                err = uv.uv_write(&w.req, stream, bufs, nbufs, _stream_written)
+            else:
+                err = uv.uv_write2(&w.req, stream, bufs, nbufs,
+                                   <uv.uv_stream_t*>send_handle._handle, _stream_written)
+            if err < 0:
+                bs = NULL          # now owned by w
+                _write_req_free(w)
+                self._raise(err)
+            bs = NULL
+            SY_REQ_ALLOC(uv.UV_WRITE)
+            self._sync_ref()
+        finally:
+            _buffers_free(bs)
+            PyMem_RawFree(heap_bufs)
+        return 0
+
+    def try_write(self, data):
+        """Write what can be written now without blocking; returns the bytes written.
+        Raises (UV_EAGAIN included) if nothing could be written."""
+        cdef uv.uv_buf_t stack_bufs[MAX_STACK_BUFS]
+        cdef uv.uv_buf_t* bufs = stack_bufs
+        cdef BufferSet* bs
+        cdef int err
+        self._ensure_open()
+        bs = _buffers_get(data)
+        try:
+            if bs.n > MAX_STACK_BUFS:
+                bufs = <uv.uv_buf_t*>PyMem_RawMalloc(bs.n * sizeof(uv.uv_buf_t))
+                if bufs == NULL:
+                    raise MemoryError()
+            _buffers_fill(bs, bufs)
+            err = uv.uv_try_write(<uv.uv_stream_t*>self._handle, bufs, <unsigned int>bs.n)
+        finally:
+            if bufs != stack_bufs:
+                PyMem_RawFree(bufs)
+            _buffers_free(bs)
+        if err < 0:
+            self._raise(err)
+        return err
+
+    def shutdown(self, callback=None):
+        """Shut the write side after queued writes; ``callback(handle, error)``."""
+        cdef StreamReq* r
+        cdef int err
+        self._ensure_open()
+        if callback is not None:
+            _check_callable(callback, "callback")
+        r = _stream_req_new(self, uv.UV_SHUTDOWN, callback)
+        err = uv.uv_shutdown(<uv.uv_shutdown_t*>r.req, <uv.uv_stream_t*>self._handle, _stream_shut)
+        if err < 0:
+            _stream_req_abort(r, uv.UV_SHUTDOWN)
+            self._raise(err)
+        self._sync_ref()
+
+    def set_blocking(self, bint blocking):
+        """Make writes blocking (libuv's uv_stream_set_blocking)."""
+        cdef int err
+        self._ensure_open()
+        err = uv.uv_stream_set_blocking(<uv.uv_stream_t*>self._handle, blocking)
+        if err < 0:
+            self._raise(err)
+
+    @property
+    def readable(self):
+        return self._handle != NULL and uv.uv_is_readable(<uv.uv_stream_t*>self._handle) != 0
+
+    @property
+    def writable(self):
+        return self._handle != NULL and uv.uv_is_writable(<uv.uv_stream_t*>self._handle) != 0
+
+    @property
+    def write_queue_size(self):
+        """Bytes queued for writing and not yet handed to the kernel."""
+        if self._handle == NULL:
+            return 0
+        return uv.uv_stream_get_write_queue_size(<uv.uv_stream_t*>self._handle)

@@ -1,0 +1,2 @@
+cdef class TCP(Stream):
+    cdef int _family

@@ -1,0 +1,2 @@
+cdef class Timer(Handle):
+    cdef object _callback
