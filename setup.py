@@ -101,9 +101,8 @@ def extensions():
         compiler_directives={
             "language_level": 3,
             "embedsignature": True,
-            "boundscheck": DEBUG,
+            "boundscheck": False,
             "wraparound": False,
-            "initializedcheck": DEBUG,
             "cdivision": True,
         },
         annotate=os.environ.get("SOURCEY_CYTHON_ANNOTATE") == "1",

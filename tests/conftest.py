@@ -1,0 +1,98 @@
+"""Shared fixtures. Every test is bounded in time and, in the debug build, checked for
+leaked handles and requests in its teardown."""
+
+import gc
+import os
+
+import pytest
+
+from sourcey import uv
+
+
+def pytest_report_header(config):
+    mode = "debug (leak counters on)" if uv.DEBUG else "release (no leak counters)"
+    return f"sourcey.uv from {os.path.dirname(uv.__file__)}: libuv {uv.LIBUV_VERSION}, {mode}"
+
+
+def _live():
+    gc.collect()
+    return uv.util.debug_counters()
+
+
+@pytest.fixture(autouse=True)
+def leak_check():
+    """Fail a test that leaves handles or requests alive (debug build only)."""
+    before = _live()
+    yield
+    if before is None:
+        return
+    after = _live()
+    if after != before:
+        # Give closes that the test started one more chance to finish.
+        uv.Loop.default_loop().run(uv.UV_RUN_NOWAIT)
+        after = _live()
+    assert after == before, f"leaked libuv objects: before {before}, after {after}"
+
+
+@pytest.fixture
+def loop():
+    """A fresh loop; whatever the test left open is closed (and reported) at the end."""
+    lp = uv.Loop()
+    yield lp
+    left = [h for h in lp.handles if not h.closed]
+    for h in left:
+        h.close()
+    run(lp, timeout=5.0)
+    assert not left, f"test left handles open: {left}"
+
+
+class LoopTimeout(AssertionError):
+    pass
+
+
+def run(lp, timeout=5.0, mode=uv.UV_RUN_DEFAULT):
+    """Run ``lp`` until it has nothing left to do, failing after ``timeout`` seconds."""
+    fired = []
+
+    def expire(timer):
+        fired.append(True)
+        lp.stop()
+
+    watchdog = uv.Timer(lp)
+    watchdog.start(expire, timeout)
+    watchdog.ref = False
+    try:
+        lp.run(mode)
+    finally:
+        watchdog.close()
+        lp.run(uv.UV_RUN_NOWAIT)
+    if fired:
+        raise LoopTimeout(f"the loop was still busy after {timeout} s")
+
+
+def run_until(lp, predicate, timeout=5.0):
+    """Run ``lp`` one iteration at a time until ``predicate()`` is true."""
+    fired = []
+    watchdog = uv.Timer(lp)
+    watchdog.start(lambda t: fired.append(True), timeout)
+    try:
+        while not predicate():
+            if fired:
+                raise LoopTimeout(f"condition not met after {timeout} s")
+            lp.run(uv.UV_RUN_ONCE)
+    finally:
+        watchdog.close()
+        lp.run(uv.UV_RUN_NOWAIT)
+
+
+@pytest.fixture
+def runner():
+    """``runner.run(loop, timeout)`` and ``runner.until(loop, predicate, timeout)``."""
+
+    class Runner:
+        pass
+
+    r = Runner()
+    r.run = run
+    r.until = run_until
+    return r
