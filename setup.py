@@ -101,6 +101,7 @@ def extensions():
         compiler_directives={
             "language_level": 3,
             "embedsignature": True,
+            "binding": False,
             "boundscheck": False,
             "wraparound": False,
             "cdivision": True,

@@ -30,6 +30,10 @@ cdef extern from "sy_counters.h" nogil:
     long sy_req_count(int kind)
 
 
+cdef extern from "sy_bytes.h":
+    int sy_bytes_refill(PyObject* b, const char* data, Py_ssize_t n)
+
+
 cdef extern from "<arpa/inet.h>" nogil:
     unsigned int htonl(unsigned int)
     unsigned int ntohl(unsigned int)

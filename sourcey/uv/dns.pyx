@@ -56,7 +56,8 @@ cdef list _addrinfo_list(const uv.addrinfo* ai):
     return out
 
 
-cdef void _gai_done(uv.uv_getaddrinfo_t* req, int status, uv.addrinfo* res) noexcept with gil:
+cdef void _gai_done(uv.uv_getaddrinfo_t* req, int status, uv.addrinfo* res) noexcept:
+    _enter(req.loop)
     cdef DNSRequest r = _dns_finish(<uv.uv_req_t*>req)
     result = None
     try:
@@ -72,7 +73,8 @@ cdef void _gai_done(uv.uv_getaddrinfo_t* req, int status, uv.addrinfo* res) noex
 
 
 cdef void _gni_done(uv.uv_getnameinfo_t* req, int status, const char* host,
-                    const char* service) noexcept with gil:
+                    const char* service) noexcept:
+    _enter(req.loop)
     cdef DNSRequest r = _dns_finish(<uv.uv_req_t*>req)
     result = None
     if status == 0:

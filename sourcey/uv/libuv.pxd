@@ -200,6 +200,11 @@ cdef extern from "uv.h" nogil:
         char host[1025]
         char service[32]
 
+
+
+# The callback types are not nogil: sourcey's callbacks take the GIL themselves, lazily
+# (see _enter in loop.pyx), so libuv may call functions that need it.
+cdef extern from "uv.h":
     ctypedef void (*uv_alloc_cb)(uv_handle_t* handle, size_t suggested_size, uv_buf_t* buf)
     ctypedef void (*uv_read_cb)(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
     ctypedef void (*uv_write_cb)(uv_write_t* req, int status)
@@ -224,6 +229,8 @@ cdef extern from "uv.h" nogil:
     ctypedef void (*uv_udp_recv_cb)(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
                                     const sockaddr* addr, unsigned flags)
 
+
+cdef extern from "uv.h" nogil:
     # Loop.
     size_t uv_loop_size()
     int uv_loop_init(uv_loop_t* loop)

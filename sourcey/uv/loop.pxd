@@ -5,6 +5,7 @@ ctypedef struct LoopData:
     size_t read_buf_len
     char* udp_buf             # one datagram buffer per loop, large enough for recvmmsg
     size_t udp_buf_len
+    PyThreadState* saved      # set while the loop thread has released the GIL
 
 
 cdef class Loop:
@@ -13,8 +14,10 @@ cdef class Loop:
     cdef bint _is_default
     cdef bint _running
     cdef pthread_t _thread        # the thread running the loop (valid while _running)
+    cdef object _spare            # a bytes object the read path may refill (sy_bytes.h)
     cdef object _stop_exc         # KeyboardInterrupt or SystemExit to re-raise from run()
     cdef uv.uv_poll_t* _wakeup    # watches Python's signal wakeup fd while running
+    cdef uv.uv_prepare_t* _unlock # releases the GIL just before the loop polls
     cdef int _wakeup_fds[2]
     cdef dict __dict__
     cdef object __weakref__

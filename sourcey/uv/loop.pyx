@@ -9,7 +9,28 @@ cdef bint _making_default = False
 cdef Loop _default = None
 
 
-cdef void _on_wakeup(uv.uv_poll_t* handle, int status, int events) noexcept with gil:
+# The GIL, held lazily (DESIGN.md §3): run() calls uv_run holding it; the last prepare
+# callback of each iteration releases it just before libuv blocks in epoll_wait, and the
+# first callback that needs Python after the poll takes it back (_enter). A busy
+# iteration with many events then costs one GIL round trip, not one per callback.
+# Every libuv callback that touches Python calls _enter first.
+
+cdef inline void _enter(uv.uv_loop_t* loop) noexcept nogil:
+    cdef LoopData* data = <LoopData*>loop.data
+    cdef PyThreadState* state = data.saved
+    if state != NULL:
+        data.saved = NULL
+        PyEval_RestoreThread(state)
+
+
+cdef void _unlock_gil(uv.uv_prepare_t* handle) noexcept nogil:
+    cdef LoopData* data = <LoopData*>handle.loop.data
+    if data.saved == NULL:
+        data.saved = PyEval_SaveThread()
+
+
+cdef void _on_wakeup(uv.uv_poll_t* handle, int status, int events) noexcept:
+    _enter(handle.loop)
     # Python's C signal handler wrote to the wakeup fd: drain it and run the Python-level
     # handlers, so Ctrl-C stops a loop that is blocked in epoll_wait.
     cdef Loop loop = <Loop>(<LoopData*>handle.loop.data).owner
@@ -66,7 +87,8 @@ cdef void _work_run(uv.uv_work_t* req) noexcept with gil:
         wr._exc = exc
 
 
-cdef void _work_done(uv.uv_work_t* req, int status) noexcept with gil:
+cdef void _work_done(uv.uv_work_t* req, int status) noexcept:
+    _enter(req.loop)
     cdef WorkRequest wr = <WorkRequest>req.data
     cdef Loop loop = wr._loop
     wr._req = NULL
@@ -115,11 +137,23 @@ cdef class Loop:
             raise MemoryError()
         self.data.read_buf_len = READ_BUF_LEN
         self.uvloop.data = &self.data
+        # Started first and never restarted, so it runs after every user Prepare
+        # (libuv runs the newest prepare handles first).
+        self._unlock = <uv.uv_prepare_t*>PyMem_RawMalloc(uv.uv_handle_size(uv.UV_PREPARE))
+        if self._unlock == NULL:
+            raise MemoryError()
+        uv.uv_prepare_init(self.uvloop, self._unlock)
+        self._unlock.data = NULL
+        uv.uv_prepare_start(self._unlock, _unlock_gil)
+        uv.uv_unref(<uv.uv_handle_t*>self._unlock)
 
     def __dealloc__(self):
         cdef int i
         if self.uvloop == NULL:
             return
+        if self._unlock != NULL:
+            uv.uv_close(<uv.uv_handle_t*>self._unlock, _free_closed)
+            self._unlock = NULL
         if self._wakeup != NULL:
             uv.uv_close(<uv.uv_handle_t*>self._wakeup, _free_closed)
             self._wakeup = NULL
@@ -239,9 +273,9 @@ cdef class Loop:
         self._running = True
         self._stop_exc = None
         try:
-            with nogil:
-                r = uv.uv_run(self.uvloop, <uv.uv_run_mode>mode)
+            r = uv.uv_run(self.uvloop, <uv.uv_run_mode>mode)
         finally:
+            _enter(self.uvloop)
             self._running = False
             if old_fd is not None:
                 _signal.set_wakeup_fd(old_fd)

@@ -5,7 +5,8 @@
 # would make it immortal): whoever calls send() holds a reference anyway.
 
 
-cdef void _async_fire(uv.uv_async_t* handle) noexcept with gil:
+cdef void _async_fire(uv.uv_async_t* handle) noexcept:
+    _enter(handle.loop)
     cdef Async self
     if handle.data == NULL:
         return

@@ -10,7 +10,8 @@ cdef void _free_orphan(uv.uv_handle_t* handle) noexcept nogil:
     PyMem_RawFree(handle)
 
 
-cdef void _on_close(uv.uv_handle_t* handle) noexcept with gil:
+cdef void _on_close(uv.uv_handle_t* handle) noexcept:
+    _enter(handle.loop)
     cdef Handle self
     if handle.data == NULL:
         _free_orphan(handle)
@@ -119,8 +120,9 @@ cdef class Handle:
         # else: collected on a foreign thread while the loop runs; libuv may not be
         # touched from here, so the few bytes are leaked rather than freed under it.
         self._handle = NULL
-        warnings.warn(f"unclosed {type(self).__name__} handle was garbage collected",
-                      ResourceWarning, source=self)
+        if not sys.is_finalizing():
+            warnings.warn(f"unclosed {type(self).__name__} handle was garbage collected",
+                          ResourceWarning, source=self)
 
     @property
     def closed(self):

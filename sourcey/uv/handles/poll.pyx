@@ -1,6 +1,7 @@
 # Poll: readiness of a file descriptor that something else reads and writes.
 
-cdef void _poll_fire(uv.uv_poll_t* handle, int status, int events) noexcept with gil:
+cdef void _poll_fire(uv.uv_poll_t* handle, int status, int events) noexcept:
+    _enter(handle.loop)
     cdef Poll self
     if handle.data == NULL:
         return

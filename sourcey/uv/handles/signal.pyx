@@ -1,6 +1,7 @@
 # Signal: libuv's signal watcher; the signal is delivered on the loop's thread.
 
-cdef void _signal_fire(uv.uv_signal_t* handle, int signum) noexcept with gil:
+cdef void _signal_fire(uv.uv_signal_t* handle, int signum) noexcept:
+    _enter(handle.loop)
     cdef Signal self
     if handle.data == NULL:
         return

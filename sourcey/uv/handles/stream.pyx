@@ -30,7 +30,8 @@ cdef void _stream_alloc(uv.uv_handle_t* handle, size_t suggested, uv.uv_buf_t* b
     buf.len = data.read_buf_len
 
 
-cdef void _stream_read(uv.uv_stream_t* stream, ssize_t nread, const uv.uv_buf_t* buf) noexcept with gil:
+cdef void _stream_read(uv.uv_stream_t* stream, ssize_t nread, const uv.uv_buf_t* buf) noexcept:
+    _enter(stream.loop)
     cdef Stream self
     if stream.data == NULL or nread == 0:
         return
@@ -47,7 +48,8 @@ cdef void _write_req_free(WriteReq* w) noexcept:
     PyMem_RawFree(w)
 
 
-cdef void _stream_written(uv.uv_write_t* req, int status) noexcept with gil:
+cdef void _stream_written(uv.uv_write_t* req, int status) noexcept:
+    _enter(req.handle.loop)
     cdef WriteReq* w = <WriteReq*>req
     cdef Stream self = <Stream>w.handle
     callback = <object>w.callback if w.callback != NULL else None
@@ -106,15 +108,18 @@ cdef void _stream_req_abort(StreamReq* r, uv.uv_req_type kind) noexcept:
     SY_REQ_FREE(kind)
 
 
-cdef void _stream_connected(uv.uv_connect_t* req, int status) noexcept with gil:
+cdef void _stream_connected(uv.uv_connect_t* req, int status) noexcept:
+    _enter(req.handle.loop)
     _stream_req_done(<uv.uv_req_t*>req, uv.UV_CONNECT, status)
 
 
-cdef void _stream_shut(uv.uv_shutdown_t* req, int status) noexcept with gil:
+cdef void _stream_shut(uv.uv_shutdown_t* req, int status) noexcept:
+    _enter(req.handle.loop)
     _stream_req_done(<uv.uv_req_t*>req, uv.UV_SHUTDOWN, status)
 
 
-cdef void _stream_connection(uv.uv_stream_t* server, int status) noexcept with gil:
+cdef void _stream_connection(uv.uv_stream_t* server, int status) noexcept:
+    _enter(server.loop)
     cdef Stream self
     if server.data == NULL:
         return
@@ -136,16 +141,21 @@ cdef class Stream(Handle):
         self._listen_cb = None
 
     cdef void _on_read(self, const char* data, ssize_t nread) noexcept:
+        cdef Loop loop = self.loop
         callback = self._read_cb
         if callback is None:
             return
         try:
             if nread > 0:
-                callback(self, PyBytes_FromStringAndSize(data, nread), None)
+                chunk, loop._spare = loop._spare, None
+                if sy_bytes_refill(<PyObject*>chunk, data, nread) < 0:
+                    chunk = PyBytes_FromStringAndSize(data, nread)
+                callback(self, chunk, None)
+                loop._spare = chunk     # refilled next time only if nobody kept it
             else:
                 callback(self, None, <int>nread)
         except BaseException as exc:
-            self.loop._handle_exception(exc)
+            loop._handle_exception(exc)
 
     def listen(self, callback, int backlog=511):
         """Listen for connections; ``callback(handle, error)`` on each, then ``accept``."""

@@ -8,7 +8,8 @@ cdef uint64_t _to_ms(double seconds, str what) except? 0:
     return <uint64_t>(seconds * 1000.0 + 0.5)
 
 
-cdef void _timer_fire(uv.uv_timer_t* handle) noexcept with gil:
+cdef void _timer_fire(uv.uv_timer_t* handle) noexcept:
+    _enter(handle.loop)
     cdef Timer self
     if handle.data == NULL:
         return

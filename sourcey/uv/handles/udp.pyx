@@ -15,7 +15,8 @@ cdef void _udp_alloc(uv.uv_handle_t* handle, size_t suggested, uv.uv_buf_t* buf)
 
 
 cdef void _udp_recv(uv.uv_udp_t* handle, ssize_t nread, const uv.uv_buf_t* buf,
-                    const uv.sockaddr* addr, unsigned flags) noexcept with gil:
+                    const uv.sockaddr* addr, unsigned flags) noexcept:
+    _enter(handle.loop)
     cdef UDP self
     # nread == 0 with no address: nothing was read, or (MMSG_FREE) the end of a batch.
     if handle.data == NULL or (nread == 0 and addr == NULL) or flags & uv.UV_UDP_MMSG_FREE:
@@ -34,7 +35,8 @@ cdef void _udp_recv(uv.uv_udp_t* handle, ssize_t nread, const uv.uv_buf_t* buf,
     self._sync_ref()
 
 
-cdef void _udp_sent(uv.uv_udp_send_t* req, int status) noexcept with gil:
+cdef void _udp_sent(uv.uv_udp_send_t* req, int status) noexcept:
+    _enter(req.handle.loop)
     cdef SendReq* s = <SendReq*>req
     cdef UDP self = <UDP>s.handle
     callback = <object>s.callback if s.callback != NULL else None

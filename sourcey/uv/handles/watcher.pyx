@@ -1,6 +1,7 @@
 # Idle, Prepare and Check: a callback once per loop iteration, at three points of it.
 
-cdef void _watcher_fire(uv.uv_handle_t* handle) noexcept with gil:
+cdef void _watcher_fire(uv.uv_handle_t* handle) noexcept:
+    _enter(handle.loop)
     cdef _Watcher self
     if handle.data == NULL:
         return
@@ -12,15 +13,15 @@ cdef void _watcher_fire(uv.uv_handle_t* handle) noexcept with gil:
     self._sync_ref()
 
 
-cdef void _idle_fire(uv.uv_idle_t* handle) noexcept nogil:
+cdef void _idle_fire(uv.uv_idle_t* handle) noexcept:
     _watcher_fire(<uv.uv_handle_t*>handle)
 
 
-cdef void _prepare_fire(uv.uv_prepare_t* handle) noexcept nogil:
+cdef void _prepare_fire(uv.uv_prepare_t* handle) noexcept:
     _watcher_fire(<uv.uv_handle_t*>handle)
 
 
-cdef void _check_fire(uv.uv_check_t* handle) noexcept nogil:
+cdef void _check_fire(uv.uv_check_t* handle) noexcept:
     _watcher_fire(<uv.uv_handle_t*>handle)
 
 
