@@ -159,16 +159,11 @@ def programs_in(template: Iterable[str]) -> list[str]:
 
 # --------------------------------------------------------------------------- building
 
-# Linux sources libuv's CMakeLists.txt compiles that vendor/libuv/build.py may lack: they
-# are compiled here and linked next to the archive when the archive's list omits them.
-LIBUV_LINUX_EXTRA = ("src/unix/proctitle.c",)
-
-
 def _libuv_build_module():
-    spec = importlib.util.spec_from_file_location("_libuv_build",
-                                                  os.path.join(LIBUV_DIR, "build.py"))
-    if spec is None or spec.loader is None:
-        raise Unavailable("vendor/libuv/build.py is missing")
+    path = os.path.join(LIBUV_DIR, "build.py")
+    spec = importlib.util.spec_from_file_location("_libuv_build", path)
+    if not os.path.exists(path) or spec is None or spec.loader is None:
+        raise Unavailable(f"{path} is missing")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -188,33 +183,19 @@ class Builder:
     def __init__(self, cc: str | None = None, log: Callable[[str], None] = print) -> None:
         self.cc = cc or os.environ.get("CC", "cc")
         self.log = log
-        self._libuv: list[str] | None = None  # archive + extra objects + -l flags
+        self._libuv: list[str] | None = None  # the archive, then -l flags
         self._built: dict[str, str] = {}
         self.failed: dict[str, str] = {}
 
     def libuv(self) -> list[str]:
+        """The link arguments for libuv: the static archive, then its system libraries."""
         if self._libuv is None:
             mod = _libuv_build_module()
-            build_dir = os.path.join(BIN_DIR, "libuv")
             try:
-                archive = mod.build_static(build_dir)
+                archive = mod.build_static(os.path.join(BIN_DIR, "libuv"))
             except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
                 raise Unavailable(f"cannot build libuv: {exc}") from exc
-            extra = []
-            for src in LIBUV_LINUX_EXTRA:
-                if src in getattr(mod, "SOURCES", ()):
-                    continue
-                obj = os.path.join(build_dir, "extra", src.replace("/", "_")[:-2] + ".o")
-                path = os.path.join(LIBUV_DIR, src)
-                if _newer(obj, [path]):
-                    os.makedirs(os.path.dirname(obj), exist_ok=True)
-                    cmd = [self.cc, "-c", "-fPIC", "-O2", "-w", "-std=gnu99",
-                           "-I" + mod.INCLUDE, "-I" + os.path.join(LIBUV_DIR, "src"),
-                           *["-D" + d for d in getattr(mod, "DEFINES", ["_GNU_SOURCE"])],
-                           path, "-o", obj]
-                    subprocess.run(cmd, check=True)
-                extra.append(obj)
-            self._libuv = [archive, *extra, *["-l" + lib for lib in mod.LIBS]]
+            self._libuv = [archive, *["-l" + lib for lib in mod.LIBS]]
         return self._libuv
 
     def build(self, name: str) -> str:
@@ -251,7 +232,10 @@ class Builder:
             cmd[1:1] = ["-I" + os.path.join(LIBUV_DIR, "include")]
         cmd += link
         self.log(f"building {os.path.relpath(out, ROOT)}")
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+        except OSError as exc:
+            raise Unavailable(f"cannot run the C compiler {self.cc!r}: {exc}") from exc
         if proc.returncode != 0:
             raise Unavailable(f"cannot build {name}:\n{proc.stderr.strip()}")
         if proc.stderr.strip():
@@ -468,15 +452,51 @@ class Trial:
     window_s: float
     server_cpu_s: float | None
     load_cpu_s: float | None
+    other_cpu_s: float | None = None  # everything else on the machine during the window
+
+    def share(self, seconds: float | None) -> float | None:
+        if seconds is None or self.window_s <= 0:
+            return None
+        return seconds / self.window_s
 
     def as_dict(self) -> dict:
         return {"server": self.server, "round": self.round, "window_s": self.window_s,
                 "server_cpu_s": self.server_cpu_s, "load_cpu_s": self.load_cpu_s,
-                **self.result}
+                "other_cpu_s": self.other_cpu_s, **self.result}
+
+
+def busy_cpu_seconds() -> float | None:
+    """CPU time used by everything on the machine (all CPUs, steal included), /proc/stat."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu" or len(fields) < 9:
+        return None
+    # user nice system idle iowait irq softirq steal: all but idle and iowait
+    values = [int(v) for v in fields[1:9]]
+    return (sum(values) - values[3] - values[4]) / CLK_TCK
+
+
+def wait_until_quiet(max_wait: float, threshold: float, interval: float = 0.5) -> float | None:
+    """Wait (at most max_wait seconds) until the machine's CPU use over one interval is
+    below threshold (a share of one CPU); returns the last share measured."""
+    deadline = time.monotonic() + max_wait
+    share = None
+    while True:
+        before, t0 = busy_cpu_seconds(), time.monotonic()
+        time.sleep(interval)
+        after, t1 = busy_cpu_seconds(), time.monotonic()
+        if before is None or after is None:
+            return None
+        share = (after - before) / (t1 - t0)
+        if share <= threshold or time.monotonic() >= deadline:
+            return share
 
 
 def _sample(*pids: int) -> tuple[float, list[float | None]]:
-    return time.monotonic(), [cpu_seconds(p) for p in pids]
+    return time.monotonic(), [cpu_seconds(p) for p in pids] + [busy_cpu_seconds()]
 
 
 def _diff(a: float | None, b: float | None) -> float | None:
@@ -493,18 +513,26 @@ def run_trial(workload: Workload, server_name: str, params: dict[str, str], ctx:
     srv_log = os.path.join(logdir, f"{workload.name}-{server_name}-{round_no}.server.log")
     load_log = os.path.join(logdir, f"{workload.name}-{server_name}-{round_no}.load.log")
     env = {**os.environ, **server.env} if server.env else None
-    with open(srv_log, "wb") as out:
-        srv = procs.spawn(placement.wrap(render(server.argv, fields), placement.server_cpu),
-                          stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                          env=env, preexec_fn=placement.preexec(placement.server_cpu))
+    argv = render(server.argv, fields)
+    try:
+        with open(srv_log, "wb") as out:
+            srv = procs.spawn(placement.wrap(argv, placement.server_cpu),
+                              stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                              env=env, preexec_fn=placement.preexec(placement.server_cpu))
+    except OSError as exc:
+        raise StartError(f"cannot run {argv[0]}: {exc}") from exc
     load = None
     try:
         wait_for_port(workload.proto, port, srv, START_TIMEOUT, srv_log)
-        with open(load_log, "wb") as err:
-            load = procs.spawn(placement.wrap(render(workload.load.argv, fields),
-                                              placement.load_cpu),
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
-                               text=True, preexec_fn=placement.preexec(placement.load_cpu))
+        load_argv = render(workload.load.argv, fields)
+        try:
+            with open(load_log, "wb") as err:
+                load = procs.spawn(placement.wrap(load_argv, placement.load_cpu),
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=err, text=True,
+                                   preexec_fn=placement.preexec(placement.load_cpu))
+        except OSError as exc:
+            raise TrialError(f"cannot run {load_argv[0]}: {exc}") from exc
         watchdog = threading.Timer(warmup + duration + LOAD_GRACE, load.kill)
         watchdog.daemon = True
         watchdog.start()
@@ -524,7 +552,7 @@ def run_trial(workload: Workload, server_name: str, params: dict[str, str], ctx:
         finally:
             watchdog.cancel()
         if end is None:  # no marks: the whole run of the generator is the window
-            end = (time.monotonic(), [cpu_seconds(srv.pid), None])
+            end = (time.monotonic(), [cpu_seconds(srv.pid), None, busy_cpu_seconds()])
         if code != 0:
             raise TrialError(f"load generator exited with code {code}: {tail(load_log)}")
         if srv.poll() is not None:
@@ -535,8 +563,14 @@ def run_trial(workload: Workload, server_name: str, params: dict[str, str], ctx:
             float(result["rate"])
         except (ValueError, KeyError, TypeError) as exc:
             raise TrialError(f"cannot read the load generator's result: {exc}") from exc
-        return Trial(server_name, round_no, result, end[0] - start[0],
-                     _diff(start[1][0], end[1][0]), _diff(start[1][1], end[1][1]))
+        srv_cpu = _diff(start[1][0], end[1][0])
+        load_cpu = _diff(start[1][1], end[1][1])
+        busy = _diff(start[1][2], end[1][2])
+        other = None
+        if busy is not None and srv_cpu is not None and load_cpu is not None:
+            other = max(0.0, busy - srv_cpu - load_cpu)
+        return Trial(server_name, round_no, result, end[0] - start[0], srv_cpu, load_cpu,
+                     other)
     finally:
         if load is not None:
             procs.stop(load, timeout=1.0)
@@ -577,23 +611,23 @@ class Summary:
         per = []
         for t in self.trials:
             n = t.result.get("messages")
+            if n is None and t.result.get("seconds"):  # a tool that reports a rate only
+                n = float(t.result["rate"]) * float(t.result["seconds"])
             if t.server_cpu_s is not None and n:
                 per.append(t.server_cpu_s / n * 1e6)
         return _median(per)
 
     def cpu_share(self, which: str) -> float | None:
-        vals = []
-        for t in self.trials:
-            cpu = t.server_cpu_s if which == "server" else t.load_cpu_s
-            if cpu is not None and t.window_s > 0:
-                vals.append(cpu / t.window_s)
-        return _median(vals)
+        """Median share of one CPU used by "server", "load" or "other" (the rest)."""
+        attr = {"server": "server_cpu_s", "load": "load_cpu_s", "other": "other_cpu_s"}[which]
+        return _median(t.share(getattr(t, attr)) for t in self.trials)
 
     def as_dict(self) -> dict:
         return {"server": self.server, "skipped": self.skipped, "failures": self.failures,
                 "median_rate": self.rate, "cpu_us_per_unit": self.cpu_per_unit_us(),
                 "server_cpu_share": self.cpu_share("server"),
                 "load_cpu_share": self.cpu_share("load"),
+                "other_cpu_share": self.cpu_share("other"),
                 "trials": [t.as_dict() for t in self.trials]}
 
 
@@ -623,7 +657,7 @@ def format_table(workload: Workload, summaries: list[Summary]) -> str:
     base_rate = base.rate if base else None
     headers = ["server", f"{workload.metric} (median)", f"x {workload.reference}",
                f"x {workload.baseline}", "p50 us", "p99 us", f"srv us/{workload.unit}",
-               "srv CPU", "load CPU", "spread min-max", "rounds",
+               "srv CPU", "load CPU", "other CPU", "spread min-max", "rounds",
                *[f"{k} (sum)" for k in workload.totals]]
     rows = []
     for s in summaries:
@@ -640,7 +674,7 @@ def format_table(workload: Workload, summaries: list[Summary]) -> str:
             f"{rate / base_rate:.2f}" if rate and base_rate else "-",
             fmt_num(s.median("p50_us")), fmt_num(s.median("p99_us")),
             fmt_num(s.cpu_per_unit_us(), 2), fmt_pct(s.cpu_share("server")),
-            fmt_pct(s.cpu_share("load")), spread,
+            fmt_pct(s.cpu_share("load")), fmt_pct(s.cpu_share("other")), spread,
             f"{len(s.trials)}" + (f" ({len(s.failures)} failed)" if s.failures else ""),
             *[fmt_num(s.total(k), 0) for k in workload.totals],
         ])
@@ -648,14 +682,18 @@ def format_table(workload: Workload, summaries: list[Summary]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in full)) if full else len(h)
               for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w)
-                       for i, (h, w) in enumerate(zip(headers, widths)))]
+                       for i, (h, w) in enumerate(zip(headers, widths, strict=True)))]
     lines.append("  ".join("-" * w for w in widths))
     for r in rows:
         if len(r) != len(headers):
             lines.append(f"{r[0].ljust(widths[0])}  {r[1]}: {r[2]}")
             continue
         lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(r, widths))))
+                               for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+    errors = [f"{s.server} {s.total('errors'):.0f}" for s in summaries if s.total("errors")]
+    if errors:
+        lines.append(f"load generator errors (lost connections, bad echoes), summed over "
+                     f"rounds: {', '.join(errors)}")
     return "\n".join(lines)
 
 

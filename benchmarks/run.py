@@ -25,10 +25,19 @@ import sys
 import time
 
 import harness
-from harness import (Context, Placement, Processes, StartError, Summary, TrialError,
-                     Unavailable, Workload)
+from harness import (
+    Context,
+    Placement,
+    Processes,
+    StartError,
+    Summary,
+    TrialError,
+    Unavailable,
+    Workload,
+)
 from workloads import load_all
 
+NOISY = 0.15  # other processes using more than this share of a CPU make a trial suspect
 QUICK = {"rounds": 3, "duration": 3.0, "warmup": 0.5}
 FULL = {"rounds": 5, "duration": 5.0, "warmup": 1.0}
 
@@ -48,6 +57,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="override a workload parameter, e.g. conns=50 (repeatable)")
     p.add_argument("--json", metavar="OUT", help="write every trial and summary to OUT")
     p.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
+    p.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
+                   help="before each trial, wait up to S seconds for other processes to "
+                        "use less than 15%% of a CPU (for shared machines)")
     p.add_argument("--keep-logs", action="store_true",
                    help="keep the servers' and load generators' output (path is printed)")
     p.add_argument("--list", action="store_true", help="list workloads and servers, then exit")
@@ -126,7 +138,8 @@ NOTES = """\
 x c-libuv / x uvloop: median rate divided by that server's median rate in this run.
 srv us/msg: the server's CPU time (utime+stime from /proc) per message in the measured
 window. srv CPU / load CPU: share of one core used by the server / the load generator;
-a load CPU near 100% means the client, not the server, set the pace."""
+a load CPU near 100% means the client, not the server, set the pace. other CPU: what the
+rest of the machine used meanwhile; more than a few % means the numbers are disturbed."""
 
 
 def run_workload(workload: Workload, server_names: list[str], skipped: dict[str, str],
@@ -145,6 +158,10 @@ def run_workload(workload: Workload, server_names: list[str], skipped: dict[str,
             summary = summaries[name]
             if summary.skipped:
                 continue
+            if args.wait_quiet > 0:
+                busy = harness.wait_until_quiet(args.wait_quiet, NOISY)
+                if busy is not None and busy > NOISY:
+                    print(f"  (machine still busy: {busy:.0%} of a CPU in use)")
             try:
                 trial = harness.run_trial(workload, name, params, ctx, placement, procs, rnd,
                                           args.duration, args.warmup, logdir)
@@ -158,14 +175,16 @@ def run_workload(workload: Workload, server_names: list[str], skipped: dict[str,
                 continue
             summary.trials.append(trial)
             r = trial.result
-            share = None
-            if trial.server_cpu_s is not None and trial.window_s > 0:
-                share = trial.server_cpu_s / trial.window_s
-            errors = f"  errors {r['errors']}" if r.get("errors") else ""
+            notes = f"  errors {r['errors']}" if r.get("errors") else ""
+            other = trial.share(trial.other_cpu_s)
+            if other is not None and other > NOISY:
+                notes += f"  NOISY: other processes used {other:.0%} of a CPU"
             print(f"  round {rnd + 1}/{args.rounds}  {name:<10} "
                   f"{harness.fmt_rate(float(r['rate'])):>8} {workload.metric}  "
                   f"p99 {harness.fmt_num(r.get('p99_us'))} us  "
-                  f"srv CPU {harness.fmt_pct(share)}{errors}", flush=True)
+                  f"srv CPU {harness.fmt_pct(trial.share(trial.server_cpu_s))}  "
+                  f"load CPU {harness.fmt_pct(trial.share(trial.load_cpu_s))}{notes}",
+                  flush=True)
     result = [summaries[n] for n in server_names]
     print()
     print(f"{workload.name}: {workload.title(params)}")
@@ -188,6 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in wanted if n not in known]
     if unknown:
         sys.exit(f"unknown server(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+    keys = {k for w in workloads for k in w.params}
+    for item in args.param:
+        key = item.partition("=")[0]
+        if key not in keys:
+            sys.exit(f"--param {item!r}: no selected workload has a parameter {key!r} "
+                     f"(they have: {', '.join(sorted(keys)) or 'none'})")
 
     ctx = Context()
     builder = harness.Builder()
@@ -212,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     logdir = harness.new_logdir()
 
     def on_sigterm(signum, frame):
-        raise SystemExit(128 + signum)
+        raise KeyboardInterrupt  # the same clean-up as Ctrl-C
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     report = {"machine": machine, "placement": placement.note,
@@ -242,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{NOTES}\n(total {time.monotonic() - started:.0f} s)")
     if args.json:
         report["seconds"] = time.monotonic() - started
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(report, f, indent=2)
         print(f"results written to {args.json}")

@@ -75,14 +75,9 @@ def serve_tcp(loop, host: str, port: int) -> list:
 
 
 def serve_udp(loop, host: str, port: int) -> list:
-    UDPError = uv.error.UDPError
-
     def on_recv(handle, addr, flags, data, error):
         if data:
-            try:
-                handle.try_send(addr, data)
-            except UDPError:  # EAGAIN: queue a copy instead
-                handle.send(addr, data)
+            handle.send(addr, data)  # tried at once; queued only if the socket is full
 
     udp = uv.UDP(loop)
     udp.bind((host, port))
