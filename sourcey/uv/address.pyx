@@ -18,9 +18,7 @@ cdef int _sockaddr_from(object address, uv.sockaddr_storage* out) except -1:
     port = port_obj
     if not host:
         host = "0.0.0.0"
-    if "\0" in host or not host.isascii():
-        raise ValueError(f"invalid IP address: {host!r}")
-    host_b = host.encode("ascii")
+    host_b = _ip_literal(host)
     memset(out, 0, sizeof(uv.sockaddr_storage))
     if len(address) == 2 and uv.uv_ip4_addr(host_b, <int>port, <uv.sockaddr_in*>out) == 0:
         return 0
@@ -29,10 +27,18 @@ cdef int _sockaddr_from(object address, uv.sockaddr_storage* out) except -1:
         raise ValueError(f"invalid IP address: {host!r}")
     sin6 = <uv.sockaddr_in6*>out
     if len(address) > 2:
+        _check_range(address[2], 0, 0xFFFFF, "flowinfo")
         sin6.sin6_flowinfo = htonl(<unsigned int>address[2])
     if len(address) > 3:
+        _check_range(address[3], 0, 0xFFFFFFFF, "scope_id")
         sin6.sin6_scope_id = <unsigned int>address[3]
     return 0
+
+
+cdef bytes _ip_literal(str ip):
+    if "\0" in ip or not ip.isascii():
+        raise ValueError(f"invalid IP address: {ip!r}")
+    return ip.encode("ascii")
 
 
 cdef object _sockaddr_to(const uv.sockaddr* addr):

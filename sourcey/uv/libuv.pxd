@@ -201,7 +201,6 @@ cdef extern from "uv.h" nogil:
         char service[32]
 
 
-
 # The callback types are not nogil: sourcey's callbacks take the GIL themselves, lazily
 # (see _enter in loop.pyx), so libuv may call functions that need it.
 cdef extern from "uv.h":
@@ -308,6 +307,8 @@ cdef extern from "uv.h" nogil:
     int uv_pipe_pending_count(uv_pipe_t* handle)
     uv_handle_type uv_pipe_pending_type(uv_pipe_t* handle)
     int uv_pipe_chmod(uv_pipe_t* handle, int flags)
+    enum:
+        UV_PIPE_NO_TRUNCATE
 
     # UDP.
     enum uv_udp_flags:
@@ -416,6 +417,31 @@ cdef extern from "uv.h" nogil:
     void uv_loadavg(double avg[3])
     int uv_uptime(double* uptime)
     int uv_resident_set_memory(size_t* rss)
+
+    ctypedef struct uv_timeval_t:
+        long tv_sec
+        long tv_usec
+
+    ctypedef struct uv_rusage_t:
+        uv_timeval_t ru_utime
+        uv_timeval_t ru_stime
+        uint64_t ru_maxrss
+        uint64_t ru_ixrss
+        uint64_t ru_idrss
+        uint64_t ru_isrss
+        uint64_t ru_minflt
+        uint64_t ru_majflt
+        uint64_t ru_nswap
+        uint64_t ru_inblock
+        uint64_t ru_oublock
+        uint64_t ru_msgsnd
+        uint64_t ru_msgrcv
+        uint64_t ru_nsignals
+        uint64_t ru_nvcsw
+        uint64_t ru_nivcsw
+
+    int uv_getrusage(uv_rusage_t* rusage)
+    uv_handle_type uv_guess_handle(uv_file file)
     unsigned int uv_available_parallelism()
 
     struct uv_cpu_times_s:
@@ -450,7 +476,6 @@ cdef extern from "uv.h" nogil:
 
     int uv_interface_addresses(uv_interface_address_t** addresses, int* count)
     void uv_free_interface_addresses(uv_interface_address_t* addresses, int count)
-
 
     # Constants checked against this header at compile time.
     int UV_EOF

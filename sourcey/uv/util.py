@@ -4,6 +4,7 @@ from ._core import (
     CPUInfo,
     CPUTimes,
     InterfaceAddress,
+    RUsage,
     available_parallelism,
     cpu_info,
     debug_counters,
@@ -11,6 +12,8 @@ from ._core import (
     get_constrained_memory,
     get_free_memory,
     get_total_memory,
+    getrusage,
+    guess_handle_type,
     hrtime,
     interface_addresses,
     loadavg,
@@ -19,8 +22,8 @@ from ._core import (
 )
 
 __all__ = [
-    "CPUInfo", "CPUTimes", "InterfaceAddress", "available_parallelism", "cpu_info",
+    "CPUInfo", "CPUTimes", "InterfaceAddress", "RUsage", "available_parallelism", "cpu_info",
     "debug_counters", "get_available_memory", "get_constrained_memory", "get_free_memory",
-    "get_total_memory", "hrtime", "interface_addresses", "loadavg", "resident_set_memory",
+    "get_total_memory", "getrusage", "guess_handle_type", "hrtime", "interface_addresses", "loadavg", "resident_set_memory",
     "uptime",
 ]

@@ -20,7 +20,8 @@ def get_total_memory():
 
 
 def get_constrained_memory():
-    """The memory limit of the process's cgroup, or 0 if there is none."""
+    """The memory limit of the process's cgroup: 0 if libuv knows no limit mechanism,
+    2**64-1 if there is one but no limit is set."""
     return uv.uv_get_constrained_memory()
 
 
@@ -48,6 +49,33 @@ def resident_set_memory():
     if err < 0:
         raise _make_error(_error.UVError, err)
     return rss
+
+
+RUsage = collections.namedtuple(
+    "RUsage", "ru_utime ru_stime ru_maxrss ru_ixrss ru_idrss ru_isrss ru_minflt ru_majflt "
+              "ru_nswap ru_inblock ru_oublock ru_msgsnd ru_msgrcv ru_nsignals ru_nvcsw "
+              "ru_nivcsw")
+
+
+def getrusage():
+    """Resource usage of this process (getrusage(2), RUSAGE_SELF); times in seconds."""
+    cdef uv.uv_rusage_t ru
+    cdef int err = uv.uv_getrusage(&ru)
+    if err < 0:
+        raise _make_error(_error.UVError, err)
+    return RUsage(ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+                  ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6,
+                  ru.ru_maxrss, ru.ru_ixrss, ru.ru_idrss, ru.ru_isrss, ru.ru_minflt,
+                  ru.ru_majflt, ru.ru_nswap, ru.ru_inblock, ru.ru_oublock, ru.ru_msgsnd,
+                  ru.ru_msgrcv, ru.ru_nsignals, ru.ru_nvcsw, ru.ru_nivcsw)
+
+
+def guess_handle_type(int fd):
+    """The handle type that suits a file descriptor: UV_TCP, UV_UDP, UV_NAMED_PIPE,
+    UV_TTY, UV_FILE, or UV_UNKNOWN_HANDLE."""
+    if fd < 0:
+        raise ValueError(f"invalid file descriptor: {fd}")
+    return <int>uv.uv_guess_handle(fd)
 
 
 def available_parallelism():

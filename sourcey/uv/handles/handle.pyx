@@ -58,9 +58,21 @@ cdef class Handle:
     cdef void _free(self) noexcept:
         if self._handle != NULL:
             self._handle.data = NULL
-            SY_HANDLE_FREE(self._handle.type)
-            PyMem_RawFree(self._handle)
+            if self._pins > 0:
+                # A queued IPC write still names this handle: libuv reads it when the
+                # write goes out (and fails it with EBADF), so keep the memory until then.
+                self._zombie = self._handle
+            else:
+                SY_HANDLE_FREE(self._handle.type)
+                PyMem_RawFree(self._handle)
             self._handle = NULL
+
+    cdef void _unpin(self) noexcept:
+        self._pins -= 1
+        if self._pins == 0 and self._zombie != NULL:
+            SY_HANDLE_FREE(self._zombie.type)
+            PyMem_RawFree(self._zombie)
+            self._zombie = NULL
 
     cdef int _ensure_open(self) except -1:
         if self._handle == NULL or uv.uv_is_closing(self._handle):

@@ -38,7 +38,7 @@ cdef class Pipe(Stream):
         cdef bytes b = _pipe_name(name)
         cdef int err
         self._ensure_open()
-        err = uv.uv_pipe_bind2(<uv.uv_pipe_t*>self._handle, b, len(b), 0)
+        err = uv.uv_pipe_bind2(<uv.uv_pipe_t*>self._handle, b, len(b), uv.UV_PIPE_NO_TRUNCATE)
         if err < 0:
             self._raise(err)
 
@@ -52,7 +52,7 @@ cdef class Pipe(Stream):
             _check_callable(callback, "callback")
         r = _stream_req_new(self, uv.UV_CONNECT, callback)
         err = uv.uv_pipe_connect2(<uv.uv_connect_t*>r.req, <uv.uv_pipe_t*>self._handle,
-                                  b, len(b), 0, _stream_connected)
+                                  b, len(b), uv.UV_PIPE_NO_TRUNCATE, _stream_connected)
         if err < 0:
             _stream_req_abort(r, uv.UV_CONNECT)
             self._raise(err)

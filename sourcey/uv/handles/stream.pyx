@@ -12,6 +12,7 @@ ctypedef struct WriteReq:
     PyObject* callback        # strong or NULL
     PyObject* keep            # strong or NULL: the bytes object being written
     BufferSet* buffers        # exported buffers, or NULL
+    PyObject* send_handle     # strong and pinned, or NULL: the handle an IPC write sends
 
 
 ctypedef struct StreamReq:   # connect and shutdown
@@ -41,6 +42,9 @@ cdef void _stream_read(uv.uv_stream_t* stream, ssize_t nread, const uv.uv_buf_t*
 
 
 cdef void _write_req_free(WriteReq* w) noexcept:
+    if w.send_handle != NULL:
+        (<Handle>w.send_handle)._unpin()
+        Py_DECREF(<object>w.send_handle)
     Py_XDECREF(w.handle)
     Py_XDECREF(w.callback)
     Py_XDECREF(w.keep)
@@ -237,6 +241,8 @@ cdef class Stream(Handle):
             size = _buffers_fill(bs, bufs)
             nbufs = <unsigned int>bs.n
         try:
+            if send_handle is not None and size == 0:
+                raise ValueError("a handle is sent with at least one byte of data")
             if callback is None and send_handle is None and stream.write_queue_size == 0:
                 err = uv.uv_try_write(stream, bufs, nbufs) if size > 0 else 0
                 if err == size:
@@ -262,6 +268,11 @@ cdef class Stream(Handle):
                 w.keep = <PyObject*>data
                 Py_INCREF(data)
             w.buffers = bs
+            w.send_handle = NULL
+            if send_handle is not None:
+                w.send_handle = <PyObject*>send_handle
+                Py_INCREF(send_handle)
+                send_handle._pins += 1
             if send_handle is None:
                 err = uv.uv_write(&w.req, stream, bufs, nbufs, _stream_written)
             else:
@@ -289,6 +300,8 @@ cdef class Stream(Handle):
         self._ensure_open()
         bs = _buffers_get(data)
         try:
+            if bs.n == 0:        # libuv asserts nbufs > 0: an empty list writes nothing
+                return 0
             if bs.n > MAX_STACK_BUFS:
                 bufs = <uv.uv_buf_t*>PyMem_RawMalloc(bs.n * sizeof(uv.uv_buf_t))
                 if bufs == NULL:

@@ -5,3 +5,4 @@ cdef class UDP(Handle):
     cdef object _peer_obj             # its (ip, port) tuple, reused while it repeats
 
     cdef object _peer_tuple(self, const uv.sockaddr* addr)
+    cdef uv.sockaddr* _sockaddr(self, object address, uv.sockaddr_storage* ss) except? NULL

@@ -19,7 +19,8 @@ cdef void _udp_recv(uv.uv_udp_t* handle, ssize_t nread, const uv.uv_buf_t* buf,
     _enter(handle.loop)
     cdef UDP self
     # nread == 0 with no address: nothing was read, or (MMSG_FREE) the end of a batch.
-    if handle.data == NULL or (nread == 0 and addr == NULL) or flags & uv.UV_UDP_MMSG_FREE:
+    if (handle.data == NULL or (nread == 0 and addr == NULL) or flags & uv.UV_UDP_MMSG_FREE
+            or uv.uv_is_closing(<uv.uv_handle_t*>handle)):
         return
     self = <UDP>handle.data
     callback = self._recv_cb
@@ -84,6 +85,15 @@ cdef class UDP(Handle):
         self._peer_obj = _sockaddr_to(addr)
         return self._peer_obj
 
+    cdef uv.sockaddr* _sockaddr(self, object address, uv.sockaddr_storage* ss) except? NULL:
+        # Replying to the tuple a receive just handed out needs no parsing.
+        if address is None:
+            return NULL
+        if address is self._peer_obj:
+            return <uv.sockaddr*>&self._peer_key
+        _sockaddr_from(address, ss)
+        return <uv.sockaddr*>ss
+
     @property
     def family(self):
         cdef uv.sockaddr_storage ss
@@ -100,7 +110,8 @@ cdef class UDP(Handle):
         cdef int err
         self._ensure_open()
         _sockaddr_from(address, &ss)
-        if flags & ~(<unsigned int>(uv.UV_UDP_REUSEADDR | uv.UV_UDP_IPV6ONLY | uv.UV_UDP_REUSEPORT)):
+        if flags & ~(<unsigned int>(uv.UV_UDP_REUSEADDR | uv.UV_UDP_IPV6ONLY
+                                    | uv.UV_UDP_REUSEPORT)):
             raise ValueError(f"invalid UDP bind flags: {flags:#x}")
         err = uv.uv_udp_bind(<uv.uv_udp_t*>self._handle, <uv.sockaddr*>&ss, flags)
         if err < 0:
@@ -182,9 +193,7 @@ cdef class UDP(Handle):
         cdef SendReq* s
         cdef int err
         self._ensure_open()
-        if address is not None:
-            _sockaddr_from(address, &ss)
-            addr = <uv.sockaddr*>&ss
+        addr = self._sockaddr(address, &ss)
         if callback is not None:
             _check_callable(callback, "callback")
         if type(data) is bytes:
@@ -240,9 +249,7 @@ cdef class UDP(Handle):
         cdef BufferSet* bs
         cdef int err
         self._ensure_open()
-        if address is not None:
-            _sockaddr_from(address, &ss)
-            addr = <uv.sockaddr*>&ss
+        addr = self._sockaddr(address, &ss)
         if type(data) is bytes:
             stack_bufs[0].base = PyBytes_AS_STRING(data)
             stack_bufs[0].len = <size_t>PyBytes_GET_SIZE(data)
@@ -261,14 +268,15 @@ cdef class UDP(Handle):
             self._raise(err)
         return err
 
-    def set_membership(self, str multicast_address, int membership, str interface=None):
+    def set_membership(self, str multicast_address not None, int membership,
+                       str interface=None):
         """Join (UV_JOIN_GROUP) or leave (UV_LEAVE_GROUP) a multicast group."""
         cdef int err
         self._ensure_open()
         if membership not in (uv.UV_JOIN_GROUP, uv.UV_LEAVE_GROUP):
             raise ValueError("membership must be UV_JOIN_GROUP or UV_LEAVE_GROUP")
-        mcast = multicast_address.encode("ascii")
-        iface = interface.encode("ascii") if interface is not None else None
+        mcast = _ip_literal(multicast_address)
+        iface = _ip_literal(interface) if interface is not None else None
         err = uv.uv_udp_set_membership(<uv.uv_udp_t*>self._handle, mcast,
                                        <char*>iface if iface is not None else NULL,
                                        <uv.uv_membership>membership)
@@ -293,20 +301,26 @@ cdef class UDP(Handle):
         self._ensure_open()
         self._check(uv.uv_udp_set_ttl(<uv.uv_udp_t*>self._handle, ttl))
 
-    def set_multicast_interface(self, str interface):
+    def set_multicast_interface(self, str interface=None):
+        """The interface multicast goes out of (None: the system's choice)."""
+        iface = _ip_literal(interface) if interface is not None else None
         self._ensure_open()
-        self._check(uv.uv_udp_set_multicast_interface(<uv.uv_udp_t*>self._handle,
-                                                      interface.encode("ascii")))
+        self._check(uv.uv_udp_set_multicast_interface(
+            <uv.uv_udp_t*>self._handle, <char*>iface if iface is not None else NULL))
 
     @property
     def send_queue_size(self):
         """Bytes waiting in the send queue."""
-        return 0 if self._handle == NULL else uv.uv_udp_get_send_queue_size(<uv.uv_udp_t*>self._handle)
+        if self._handle == NULL:
+            return 0
+        return uv.uv_udp_get_send_queue_size(<uv.uv_udp_t*>self._handle)
 
     @property
     def send_queue_count(self):
         """Datagrams waiting in the send queue."""
-        return 0 if self._handle == NULL else uv.uv_udp_get_send_queue_count(<uv.uv_udp_t*>self._handle)
+        if self._handle == NULL:
+            return 0
+        return uv.uv_udp_get_send_queue_count(<uv.uv_udp_t*>self._handle)
 
     @property
     def using_recvmmsg(self):
