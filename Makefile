@@ -8,9 +8,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEBUG_LIB := build/debug/lib
 RELEASE_LIB := build/release/lib
-SOURCES := $(shell find sourcey csrc -name '*.pyx' -o -name '*.pxd' -o -name '*.py' -o -name '*.h' -o -name '*.c' | grep -v '_core.c$$')
+SOURCES := $(shell find sourcey csrc -name '*.pyx' -o -name '*.pxd' -o -name '*.py' -o -name '*.pyi' -o -name '*.h' -o -name '*.c' | grep -v '_core.c$$')
 
-.PHONY: all venv libuv build debug test bench bench-full lint wheel sdist clean
+.PHONY: all venv libuv build debug test bench bench-full lint typecheck wheel sdist clean
 
 all: build debug
 
@@ -18,8 +18,8 @@ venv: $(VENV)/.stamp
 $(VENV)/.stamp: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q "Cython>=3.1" "setuptools>=68" wheel build \
-		pytest pytest-timeout pytest-benchmark uvloop ruff cython-lint
+	$(BIN)/pip install -q "Cython>=3.1" "setuptools>=77" wheel build \
+		pytest pytest-timeout pytest-benchmark uvloop ruff cython-lint mypy
 	touch $@
 
 libuv: vendor/libuv/.fetched
@@ -48,7 +48,13 @@ bench-full: build
 
 lint: venv
 	$(BIN)/ruff check sourcey tests benchmarks examples setup.py vendor/libuv/*.py
-	$(BIN)/cython-lint sourcey
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/cython-lint sourcey
+
+# mypy over the package with its stubs, then stubtest: the stubs against the built module.
+typecheck: build
+	$(BIN)/mypy
+	cd $(RELEASE_LIB) && $(CURDIR)/$(BIN)/python -m mypy.stubtest sourcey \
+		--allowlist $(CURDIR)/stubtest-allowlist.txt --ignore-unused-allowlist
 
 wheel: venv libuv
 	$(BIN)/pip wheel --no-deps -w dist .

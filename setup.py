@@ -8,6 +8,7 @@ Environment:
 """
 
 import glob
+import importlib.util
 import os
 import shlex
 import subprocess
@@ -21,14 +22,21 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 VENDOR = os.path.join(ROOT, "vendor", "libuv")
 DEBUG = os.environ.get("SOURCEY_DEBUG") == "1"
 SYSTEM_LIBUV = os.environ.get("SOURCEY_SYSTEM_LIBUV") == "1"
+# The oldest libuv with every API the binding uses: UV_TCP_REUSEPORT and UV_UDP_REUSEPORT
+# are 1.49.0 (uv_pipe_bind2/uv_pipe_connect2 1.46.0, uv_get_available_memory 1.45.0).
+LIBUV_MIN_VERSION = "1.49.0"
 
 
 def _vendor_module(name):
-    sys.path.insert(0, VENDOR)
-    try:
-        return __import__(name)
-    finally:
-        sys.path.pop(0)
+    """vendor/libuv/<name>.py, under a private module name: a plain ``import build``
+    could pick up PyPA's ``build`` package instead."""
+    key = f"_sourcey_vendor_libuv_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, os.path.join(VENDOR, name + ".py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        spec.loader.exec_module(module)
+    return sys.modules[key]
 
 
 def fetch_libuv():
@@ -43,9 +51,28 @@ def pkg_config(*args):
     try:
         out = subprocess.run(["pkg-config", *args, "libuv"], check=True,
                              capture_output=True, text=True).stdout
-    except (OSError, subprocess.CalledProcessError) as exc:
-        sys.exit(f"sourcey: SOURCEY_SYSTEM_LIBUV=1 needs pkg-config and libuv's headers: {exc}")
+    except OSError as exc:
+        sys.exit(f"sourcey: SOURCEY_SYSTEM_LIBUV=1 needs pkg-config: {exc}")
+    except subprocess.CalledProcessError as exc:
+        sys.exit(f"sourcey: SOURCEY_SYSTEM_LIBUV=1, but pkg-config finds no libuv (install "
+                 f"libuv's development files, libuv >= {LIBUV_MIN_VERSION}, or set "
+                 f"PKG_CONFIG_PATH): {exc.stderr.strip()}")
     return shlex.split(out)
+
+
+def system_libuv_flags():
+    """pkg-config's compile and link flags for the system libuv, once its version is checked."""
+    version = " ".join(pkg_config("--modversion"))
+    try:
+        new_enough = subprocess.run(
+            ["pkg-config", f"--atleast-version={LIBUV_MIN_VERSION}", "libuv"]).returncode == 0
+    except OSError as exc:
+        sys.exit(f"sourcey: SOURCEY_SYSTEM_LIBUV=1 needs pkg-config: {exc}")
+    if not new_enough:
+        sys.exit(f"sourcey: SOURCEY_SYSTEM_LIBUV=1 found libuv {version}, but sourcey needs "
+                 f"libuv >= {LIBUV_MIN_VERSION}. Point PKG_CONFIG_PATH at a newer libuv, or "
+                 f"build without SOURCEY_SYSTEM_LIBUV to compile in the pinned libuv.")
+    return pkg_config("--cflags"), pkg_config("--libs")
 
 
 class BuildExt(build_ext):
@@ -53,15 +80,16 @@ class BuildExt(build_ext):
 
     def build_extensions(self):
         if SYSTEM_LIBUV:
-            cflags, libs = pkg_config("--cflags"), pkg_config("--libs")
+            cflags, libs = system_libuv_flags()
             for ext in self.extensions:
                 ext.extra_compile_args += cflags
                 ext.extra_link_args += libs
         else:
             fetch_libuv()
-            archive = _vendor_module("build").build_static(
+            build = _vendor_module("build")
+            archive = build.build_static(
                 os.path.join(os.path.abspath(self.build_temp), "libuv"), debug=DEBUG)
-            libs = _vendor_module("build").LIBS
+            libs = build.LIBS
             for ext in self.extensions:
                 ext.include_dirs.append(os.path.join(VENDOR, "include"))
                 ext.extra_objects.append(archive)
@@ -84,7 +112,8 @@ def extensions():
     macros = [("SOURCEY_DEBUG", "1")] if DEBUG else [("NDEBUG", "1")]
     cflags = ["-O0", "-g"] if DEBUG else ["-O2"]
     cflags += ["-fno-strict-aliasing", "-Wno-unused-function"]
-    depends = glob.glob("sourcey/**/*.pxd", recursive=True) + glob.glob("sourcey/**/*.pyx", recursive=True)
+    depends = glob.glob("sourcey/**/*.pxd", recursive=True)
+    depends += glob.glob("sourcey/**/*.pyx", recursive=True)
     depends += glob.glob("csrc/*.h")
     exts = [
         Extension(

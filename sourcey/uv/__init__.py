@@ -10,6 +10,8 @@ from . import dns, errno, error, util
 from ._core import (
     DEBUG,
     LIBUV_VERSION,
+    TCP,
+    UDP,
     UV_ASYNC,
     UV_CHECK,
     UV_DISCONNECT,
@@ -53,9 +55,7 @@ from ._core import (
     Prepare,
     Signal,
     Stream,
-    TCP,
     Timer,
-    UDP,
     WorkRequest,
 )
 

@@ -32,12 +32,15 @@ SOURCES = [
     "src/unix/linux.c", "src/unix/procfs-exepath.c", "src/unix/random-getrandom.c",
     "src/unix/random-sysctl-linux.c", "src/unix/proctitle.c",
 ]
-DEFINES = ["_GNU_SOURCE", "_POSIX_C_SOURCE=200112", "_FILE_OFFSET_BITS=64", "_LARGEFILE_SOURCE"]
+# UV_EXTERN= drops uv.h's visibility("default") from libuv's own declarations, so that
+# -fvisibility=hidden applies: the extension must not export libuv's uv_* symbols.
+DEFINES = ["_GNU_SOURCE", "_POSIX_C_SOURCE=200112", "_FILE_OFFSET_BITS=64", "_LARGEFILE_SOURCE",
+           "UV_EXTERN="]
 LIBS = ["pthread", "dl", "rt"]
 
 
-def _compile(cc: str, cflags: list[str], src: str, obj: str) -> None:
-    if os.path.exists(obj) and os.path.getmtime(obj) >= os.path.getmtime(src):
+def _compile(cc: str, cflags: list[str], src: str, obj: str, force: bool) -> None:
+    if not force and os.path.exists(obj) and os.path.getmtime(obj) >= os.path.getmtime(src):
         return
     os.makedirs(os.path.dirname(obj), exist_ok=True)
     cmd = [cc, *cflags, "-c", src, "-o", obj]
@@ -55,11 +58,21 @@ def build_static(build_dir: str | None = None, debug: bool = False) -> str:
               "-I" + INCLUDE, "-I" + os.path.join(HERE, "src")]
     cflags += ["-D" + d for d in DEFINES]
     objs = [os.path.join(build_dir, "obj", s.replace("/", "_")[:-2] + ".o") for s in SOURCES]
+    # Objects built with other flags (or another compiler) are rebuilt, not reused.
+    stamp = os.path.join(build_dir, "flags")
+    flags = " ".join([cc, *cflags])
+    try:
+        with open(stamp, encoding="utf-8") as f:
+            force = f.read() != flags
+    except OSError:
+        force = True
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        futures = [pool.submit(_compile, cc, cflags, os.path.join(HERE, s), o)
-                   for s, o in zip(SOURCES, objs)]
+        futures = [pool.submit(_compile, cc, cflags, os.path.join(HERE, s), o, force)
+                   for s, o in zip(SOURCES, objs, strict=True)]
         for f in futures:
             f.result()
+    with open(stamp, "w", encoding="utf-8") as f:
+        f.write(flags)
     archive = os.path.join(build_dir, "libuv.a")
     newest = max(os.path.getmtime(o) for o in objs)
     if not os.path.exists(archive) or os.path.getmtime(archive) < newest:

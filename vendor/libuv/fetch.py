@@ -28,10 +28,12 @@ import sys
 import tarfile
 import tempfile
 import urllib.request
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STAMP = os.path.join(HERE, ".fetched")
-OURS = {"PIN", "fetch.py", ".fetched"}
+# Our own files in vendor/libuv/, which clean() keeps (everything else is libuv's).
+OURS = {"PIN", "fetch.py", "build.py", ".fetched"}
 DEFAULT_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 
 
@@ -86,6 +88,15 @@ def tree_digest(tar: tarfile.TarFile) -> str:
 
 
 def verify_and_unpack(tarball: str, pin: dict[str, str]) -> None:
+    try:
+        _verify_and_unpack(tarball, pin)
+    except (OSError, EOFError, zlib.error, tarfile.TarError) as exc:
+        raise FetchError(
+            f"{tarball}: not a readable libuv {pin['version']} tarball: {exc}"
+        ) from None
+
+
+def _verify_and_unpack(tarball: str, pin: dict[str, str]) -> None:
     digest = file_sha256(tarball)
     with tarfile.open(tarball, "r:*") as tar:
         if digest != pin["sha256"]:
@@ -152,9 +163,11 @@ def debian_mirror() -> tuple[str, str]:
                 m = re.match(r"\s*deb(?:-src)?\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)", line)
                 if m:
                     opts = dict(o.split("=", 1) for o in (m.group(1) or "").split() if "=" in o)
-                    stanzas.append(
-                        {"uris": m.group(2), "suites": m.group(3), "signed-by": opts.get("signed-by", "")}
-                    )
+                    stanzas.append({
+                        "uris": m.group(2),
+                        "suites": m.group(3),
+                        "signed-by": opts.get("signed-by", ""),
+                    })
     for st in stanzas:
         suites = st.get("suites", "")
         if "security" in suites or "security" in st.get("uris", ""):
@@ -192,7 +205,10 @@ def fetch_with_apt(pin: dict[str, str], work: str) -> str:
         )
     except (OSError, subprocess.CalledProcessError) as exc:
         detail = getattr(exc, "stderr", b"") or b""
-        raise FetchError(f"apt-get could not fetch libuv1 {pin['debian_version']}: {exc} {detail.decode()[-500:]}")
+        raise FetchError(
+            f"apt-get could not fetch libuv1 {pin['debian_version']}: {exc} "
+            f"{detail.decode(errors='replace')[-500:]}"
+        ) from exc
     path = os.path.join(work, "dl", pin["tarball"])
     if not os.path.exists(path):
         raise FetchError(f"apt-get did not produce {pin['tarball']}")
@@ -218,7 +234,10 @@ def fetch(force: bool = False) -> None:
                     "SOURCEY_LIBUV_URL to its release URL, or SOURCEY_SYSTEM_LIBUV=1."
                 ) from None
             path = os.path.join(work, "libuv.tar.gz")
-            urllib.request.urlretrieve(url, path)
+            try:
+                urllib.request.urlretrieve(url, path)
+            except (OSError, ValueError) as exc:
+                raise FetchError(f"cannot download {url}: {exc}") from None
         verify_and_unpack(path, pin)
 
 
