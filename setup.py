@@ -92,7 +92,8 @@ class BuildExt(build_ext):
             libs = build.LIBS
             for ext in self.extensions:
                 ext.include_dirs.append(os.path.join(VENDOR, "include"))
-                ext.extra_objects.append(archive)
+                if ext.name == "sourcey.uv._core":  # the one module that calls libuv
+                    ext.extra_objects.append(archive)
                 ext.libraries += libs
         super().build_extensions()
 
@@ -115,15 +116,23 @@ def extensions():
     depends = glob.glob("sourcey/**/*.pxd", recursive=True)
     depends += glob.glob("sourcey/**/*.pyx", recursive=True)
     depends += glob.glob("csrc/*.h")
+    # Only sourcey.uv._core links libuv; the layers above reach it through _core's
+    # cdef classes (cimported), so there is one libuv per process.
+    modules = {
+        "sourcey.uv._core": "sourcey/uv/_core.pyx",
+        "sourcey.signals": "sourcey/signals.pyx",
+        "sourcey.net._net": "sourcey/net/_net.pyx",
+    }
     exts = [
         Extension(
-            "sourcey.uv._core",
-            ["sourcey/uv/_core.pyx"],
+            name,
+            [source],
             include_dirs=[os.path.join(ROOT, "csrc")],
             define_macros=macros,
             extra_compile_args=cflags,
             depends=depends,
-        ),
+        )
+        for name, source in modules.items()
     ]
     return cythonize(
         exts,

@@ -17,7 +17,7 @@ cdef class Loop:
     cdef object _spare            # a bytes object the read path may refill (sy_bytes.h)
     cdef object _stop_exc         # KeyboardInterrupt or SystemExit to re-raise from run()
     cdef uv.uv_poll_t* _wakeup    # watches Python's signal wakeup fd while running
-    cdef uv.uv_prepare_t* _unlock # releases the GIL just before the loop polls
+    cdef uv.uv_prepare_t* _unlock  # releases the GIL just before the loop polls
     cdef int _wakeup_fds[2]
     cdef dict __dict__
     cdef object __weakref__
@@ -26,3 +26,6 @@ cdef class Loop:
     cdef void _handle_exception(self, BaseException exc) noexcept
     cdef int _ensure_udp_buf(self) except -1
     cdef int _install_wakeup(self) except -1
+    # The read path's bytes: a new object, or the spare one refilled (sy_bytes.h).
+    cdef object _take_bytes(self, const char* data, ssize_t n)
+    cdef void _give_back(self, object chunk) noexcept

@@ -7,3 +7,4 @@ cdef class Stream(Handle):
     # C consumers (HTTP parser, WebSocket framing) override it and parse in place.
     cdef void _on_read(self, const char* data, ssize_t nread) noexcept
     cdef int _write(self, object data, object callback, Handle send_handle) except -1
+    cdef size_t _queued(self) noexcept

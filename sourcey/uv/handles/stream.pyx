@@ -151,11 +151,9 @@ cdef class Stream(Handle):
             return
         try:
             if nread > 0:
-                chunk, loop._spare = loop._spare, None
-                if sy_bytes_refill(<PyObject*>chunk, data, nread) < 0:
-                    chunk = PyBytes_FromStringAndSize(data, nread)
+                chunk = loop._take_bytes(data, nread)
                 callback(self, chunk, None)
-                loop._spare = chunk     # refilled next time only if nobody kept it
+                loop._give_back(chunk)
             else:
                 callback(self, None, <int>nread)
         except BaseException as exc:
@@ -289,6 +287,11 @@ cdef class Stream(Handle):
             _buffers_free(bs)
             PyMem_RawFree(heap_bufs)
         return 0
+
+    cdef size_t _queued(self) noexcept:
+        if self._handle == NULL:
+            return 0
+        return uv.uv_stream_get_write_queue_size(<uv.uv_stream_t*>self._handle)
 
     def try_write(self, data):
         """Write what can be written now without blocking; returns the bytes written.
