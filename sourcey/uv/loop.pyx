@@ -148,7 +148,7 @@ cdef class Loop:
         uv.uv_unref(<uv.uv_handle_t*>self._unlock)
 
     def __dealloc__(self):
-        cdef int i
+        cdef int i, _attempt
         if self.uvloop == NULL:
             return
         if self._unlock != NULL:
@@ -163,7 +163,7 @@ cdef class Loop:
         # Handles still open here belong to Python objects that are gone: close them and
         # let libuv finish, then free the loop.
         uv.uv_walk(self.uvloop, _close_any, NULL)
-        for i in range(16):
+        for _attempt in range(16):
             uv.uv_run(self.uvloop, uv.UV_RUN_NOWAIT)
             if uv.uv_loop_close(self.uvloop) == 0:
                 break
@@ -223,6 +223,16 @@ cdef class Loop:
         sys.stderr.write("Unhandled exception in callback\n")
         traceback.print_exception(typ, value, tb, file=sys.stderr)
 
+    cdef object _take_bytes(self, const char* data, ssize_t n):
+        chunk, self._spare = self._spare, None
+        if sy_bytes_refill(<PyObject*>chunk, data, n) < 0:
+            chunk = PyBytes_FromStringAndSize(data, n)
+        return chunk
+
+    cdef void _give_back(self, object chunk) noexcept:
+        # Kept as the spare; refilled next time only if nobody else holds it by then.
+        self._spare = chunk
+
     cdef int _ensure_udp_buf(self) except -1:
         if self.data.udp_buf == NULL:
             self.data.udp_buf = <char*>PyMem_RawMalloc(UDP_DGRAM_MAX * UDP_MMSG_WIDTH)
@@ -232,7 +242,8 @@ cdef class Loop:
         return 0
 
     cdef int _install_wakeup(self) except -1:
-        # Only the main thread runs Python signal handlers, and only it may set the fd.
+        # Only the main thread runs Python signal handlers, and only it may set the fd:
+        # returns 1 if this run (on the main thread) is to watch the wakeup fd, else 0.
         cdef int err
         if threading.current_thread() is not threading.main_thread():
             return 0
@@ -250,7 +261,7 @@ cdef class Loop:
             self._wakeup.data = NULL
             uv.uv_poll_start(self._wakeup, uv.UV_READABLE, _on_wakeup)
             uv.uv_unref(<uv.uv_handle_t*>self._wakeup)
-        return 0
+        return 1
 
     def run(self, int mode=uv.UV_RUN_DEFAULT):
         """Run the loop: ``UV_RUN_DEFAULT`` until no active handles or requests remain,
@@ -265,9 +276,8 @@ cdef class Loop:
             raise ValueError(f"invalid run mode: {mode}")
         if self._running:
             raise _error.LoopError(uv.UV_EBUSY, "the loop is already running")
-        self._install_wakeup()
         old_fd = None
-        if self._wakeup != NULL:
+        if self._install_wakeup():
             old_fd = _signal.set_wakeup_fd(self._wakeup_fds[1], warn_on_full_buffer=False)
         self._thread = pthread_self()
         self._running = True
