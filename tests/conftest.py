@@ -58,6 +58,7 @@ def run(lp, timeout=5.0, mode=uv.UV_RUN_DEFAULT):
         fired.append(True)
         lp.stop()
 
+    lp.update_time()  # the watchdog counts from now, not from the loop's last run
     watchdog = uv.Timer(lp)
     watchdog.start(expire, timeout)
     watchdog.ref = False
@@ -73,6 +74,7 @@ def run(lp, timeout=5.0, mode=uv.UV_RUN_DEFAULT):
 def run_until(lp, predicate, timeout=5.0):
     """Run ``lp`` one iteration at a time until ``predicate()`` is true."""
     fired = []
+    lp.update_time()
     watchdog = uv.Timer(lp)
     watchdog.start(lambda t: fired.append(True), timeout)
     try:

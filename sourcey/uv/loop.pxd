@@ -18,6 +18,8 @@ cdef class Loop:
     cdef object _stop_exc         # KeyboardInterrupt or SystemExit to re-raise from run()
     cdef uv.uv_poll_t* _wakeup    # watches Python's signal wakeup fd while running
     cdef uv.uv_prepare_t* _unlock  # releases the GIL just before the loop polls
+    cdef uv.uv_async_t* _reaper   # closes handles collected on another thread
+    cdef list _orphans            # their uv handles (as addresses), for _reaper
     cdef int _wakeup_fds[2]
     cdef dict __dict__
     cdef object __weakref__

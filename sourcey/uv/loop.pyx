@@ -47,11 +47,70 @@ cdef void _free_closed(uv.uv_handle_t* handle) noexcept nogil:
     PyMem_RawFree(handle)
 
 
+cdef void _reap(uv.uv_async_t* handle) noexcept:
+    # Handles whose Python object was collected on another thread while the loop ran:
+    # close them here, on the loop's thread.
+    _enter(handle.loop)
+    cdef Loop loop = <Loop>(<LoopData*>handle.loop.data).owner
+    cdef uv.uv_handle_t* h
+    orphans, loop._orphans = loop._orphans, []
+    for addr in orphans:
+        h = <uv.uv_handle_t*><size_t>addr
+        if not uv.uv_is_closing(h):
+            uv.uv_close(h, _free_orphan)
+
+
+cdef extern from * nogil:
+    """
+    /* Pool threads must not enter a finalized interpreter (DESIGN.md §3). */
+    static int sy_finalizing = 0;
+    static int sy_entering = 0;
+    static int sy_work_enter(void) {
+        __atomic_add_fetch(&sy_entering, 1, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&sy_finalizing, __ATOMIC_SEQ_CST) || !Py_IsInitialized()) {
+            __atomic_sub_fetch(&sy_entering, 1, __ATOMIC_SEQ_CST);
+            return 0;
+        }
+        return 1;
+    }
+    static void sy_work_entered(void) {
+        __atomic_sub_fetch(&sy_entering, 1, __ATOMIC_SEQ_CST);
+    }
+    static void sy_mark_finalizing(void) {
+        __atomic_store_n(&sy_finalizing, 1, __ATOMIC_SEQ_CST);
+    }
+    static int sy_entering_now(void) {
+        return __atomic_load_n(&sy_entering, __ATOMIC_SEQ_CST);
+    }
+    """
+    int sy_work_enter()
+    void sy_work_entered()
+    void sy_mark_finalizing()
+    int sy_entering_now()
+    int usleep(unsigned int)
+
+
+def _at_exit():
+    # Runs before the interpreter is torn down: from now on pool threads skip Python.
+    # Wait (briefly) for the ones between the check and taking the GIL.
+    cdef int i
+    sy_mark_finalizing()
+    with nogil:
+        for i in range(10000):
+            if sy_entering_now() == 0:
+                break
+            usleep(100)
+
+
+import atexit as _atexit
+_atexit.register(_at_exit)
+
+
 cdef void _close_any(uv.uv_handle_t* handle, void* arg) noexcept nogil:
     # Loop teardown: any handle still open has no Python object left to call back.
     if not uv.uv_is_closing(handle):
         handle.data = NULL
-        uv.uv_close(handle, _free_closed)
+        uv.uv_close(handle, _free_orphan)     # user handles only: counted
 
 
 cdef void _collect_handle(uv.uv_handle_t* handle, void* arg) noexcept with gil:
@@ -79,7 +138,13 @@ cdef class WorkRequest:
         return self._req != NULL
 
 
-cdef void _work_run(uv.uv_work_t* req) noexcept with gil:
+cdef void _work_run(uv.uv_work_t* req) noexcept nogil:
+    if sy_work_enter():
+        _work_call(req)
+
+
+cdef void _work_call(uv.uv_work_t* req) noexcept with gil:
+    sy_work_entered()
     cdef WorkRequest wr = <WorkRequest>req.data
     try:
         wr._work_cb()
@@ -146,6 +211,13 @@ cdef class Loop:
         self._unlock.data = NULL
         uv.uv_prepare_start(self._unlock, _unlock_gil)
         uv.uv_unref(<uv.uv_handle_t*>self._unlock)
+        self._orphans = []
+        self._reaper = <uv.uv_async_t*>PyMem_RawMalloc(uv.uv_handle_size(uv.UV_ASYNC))
+        if self._reaper == NULL:
+            raise MemoryError()
+        uv.uv_async_init(self.uvloop, self._reaper, _reap)
+        self._reaper.data = NULL
+        uv.uv_unref(<uv.uv_handle_t*>self._reaper)
 
     def __dealloc__(self):
         cdef int i, _attempt
@@ -154,6 +226,9 @@ cdef class Loop:
         if self._unlock != NULL:
             uv.uv_close(<uv.uv_handle_t*>self._unlock, _free_closed)
             self._unlock = NULL
+        if self._reaper != NULL:
+            uv.uv_close(<uv.uv_handle_t*>self._reaper, _free_closed)
+            self._reaper = NULL
         if self._wakeup != NULL:
             uv.uv_close(<uv.uv_handle_t*>self._wakeup, _free_closed)
             self._wakeup = NULL

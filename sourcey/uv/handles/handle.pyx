@@ -129,8 +129,11 @@ cdef class Handle:
         self._handle.data = NULL
         if loop is not None and not (loop._running and pthread_self() != loop._thread):
             uv.uv_close(self._handle, _free_orphan)
-        # else: collected on a foreign thread while the loop runs; libuv may not be
-        # touched from here, so the few bytes are leaked rather than freed under it.
+        elif loop is not None:
+            # Collected on another thread while the loop runs: libuv may not be touched
+            # from here, so hand the handle to the loop's thread to close.
+            loop._orphans.append(<size_t>self._handle)
+            uv.uv_async_send(loop._reaper)
         self._handle = NULL
         if not sys.is_finalizing():
             warnings.warn(f"unclosed {type(self).__name__} handle was garbage collected",

@@ -74,6 +74,6 @@ cdef class Timer(Handle):
     @property
     def due_in(self):
         """Seconds until the timer fires (0.0 if it is not running)."""
-        if self._handle == NULL:
+        if self._handle == NULL or not uv.uv_is_active(self._handle):
             return 0.0
         return uv.uv_timer_get_due_in(<uv.uv_timer_t*>self._handle) / 1000.0
