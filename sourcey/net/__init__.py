@@ -5,14 +5,15 @@ bind/listen, send, close, addresses, and the signals Connect, Recv, Error and Cl
 Protocols sit between a socket and the user as ``SocketAdapter``s.
 """
 
-from .address import Address, resolve
-from .adapter import SocketAdapter
-from .errors import PeerClosedError, error_from_code
 from ._net import Socket, TCPSocket, UDPSocket
-from .server import TCPServer
+from .adapter import SocketAdapter
+from .address import Address, resolve
+from .errors import PeerClosedError, error_from_code
+from .server import SSLServer, TCPServer
+from .ssl import SSLSocket
 
 __all__ = [
-    "Address", "PeerClosedError", "Socket", "SocketAdapter", "TCPServer", "TCPSocket",
-    "UDPSocket",
+    "Address", "PeerClosedError", "SSLServer", "SSLSocket", "Socket", "SocketAdapter",
+    "TCPServer", "TCPSocket", "UDPSocket",
     "error_from_code", "resolve",
 ]

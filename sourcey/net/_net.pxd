@@ -32,6 +32,7 @@ cdef class TCPSocket(Socket):
     cdef object _raw                  # a layer fed the raw bytes instead of Recv (TLS)
     cdef size_t _high
     cdef size_t _low
+    cdef public double close_timeout  # close() waits this long for queued data to go
     cdef bint _above_high
     cdef bint _reading
 

@@ -42,8 +42,10 @@ class Address(NamedTuple):
             raise TypeError(f"port must be an int, not {type(port).__name__}")
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be 0-65535, not {port}")
-        host = host.strip("[]") if host.startswith("[") else host
-        if not host or any(c.isspace() or c == "\0" for c in host) or len(host) > 253:
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if (not host or len(host) > 253
+                or any(c.isspace() or c in "\0[]" for c in host)):
             raise ValueError(f"invalid host: {host!r}")
         return cls(host, port)
 
@@ -75,7 +77,7 @@ def _split(text: str) -> tuple[str, int]:
         host, sep, port_text = text.rpartition(":")
         if not sep or ":" in host:
             raise ValueError(f"an address is written 'host:port', not {text!r}")
-    if not port_text.isdigit():
+    if not (port_text.isascii() and port_text.isdigit()):   # not "٨٠" or "²"
         raise ValueError(f"invalid port in {text!r}")
     return host, int(port_text)
 

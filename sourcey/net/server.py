@@ -1,4 +1,5 @@
-"""TCPServer: a listening TCPSocket that tracks its connections for a graceful close.
+"""TCPServer: a listening TCPSocket that tracks its connections for a graceful close;
+SSLServer: the same over TLS.
 
     server = TCPServer("127.0.0.1", 9000, on_accept)   # on_accept(socket)
     ...
@@ -7,6 +8,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +16,9 @@ from sourcey import uv
 from sourcey.signals import Signal
 
 from ._net import TCPSocket
+from .ssl import SSLSocket
+
+_FIRST = 2**31 - 1      # the highest slot priority
 
 
 class TCPServer:
@@ -31,15 +36,21 @@ class TCPServer:
         if on_accept is not None:
             self.AcceptConnection.attach(on_accept)
         self.listener.AcceptConnection.attach(self._accepted)
-        self.listener.bind(host, port, reuseport=reuseport)
-        self.listener.listen(backlog)
+        try:
+            self.listener.bind(host, port, reuseport=reuseport)
+            self.listener.listen(backlog)
+        except BaseException:
+            self.listener.close()       # or its handle stays open, with nobody to close it
+            raise
 
     def _make_listener(self) -> TCPSocket:
         return TCPSocket(self.loop)
 
     def _accepted(self, socket: Any) -> None:
         self.connections.add(socket)
-        socket.Close.attach(self.connections.discard, priority=-1000)
+        # First of the Close slots: one that returns True (a protocol adapter consuming
+        # the event) would otherwise stop the emit before the server forgets the socket.
+        socket.Close.attach(self.connections.discard, priority=_FIRST)
         self.AcceptConnection.emit(socket)
 
     @property
@@ -53,7 +64,32 @@ class TCPServer:
     def close(self, close_connections: bool = False) -> None:
         """Stop accepting. With ``close_connections``, close every live connection too;
         otherwise they finish on their own."""
+        self.listener.AcceptConnection.detach(self._accepted)   # the server <-> listener cycle
         self.listener.close()
         if close_connections:
             for socket in list(self.connections):
                 socket.close()
+
+
+class SSLServer(TCPServer):
+    """A TCPServer over TLS: ``context`` is a server ``ssl.SSLContext`` with the
+    certificate loaded (``ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)`` then
+    ``load_cert_chain``; SNI with ``context.sni_callback``, ALPN with
+    ``context.set_alpn_protocols``).
+
+    ``AcceptConnection(socket)`` comes at TCP accept with an SSLSocket whose handshake is
+    under way; attach to its signals there: it emits Connect once the handshake has
+    completed, or Error (ssl.SSLError) and Close if it fails."""
+
+    def __init__(self, host: str, port: int = 0,
+                 on_accept: Callable[[Any], object] | None = None, *,
+                 context: ssl.SSLContext, loop: uv.Loop | None = None, backlog: int = 511,
+                 reuseport: bool = False) -> None:
+        if not isinstance(context, ssl.SSLContext):
+            raise TypeError(f"context must be an ssl.SSLContext, not {type(context).__name__}")
+        self.context = context
+        super().__init__(host, port, on_accept, loop=loop, backlog=backlog,
+                         reuseport=reuseport)
+
+    def _make_listener(self) -> SSLSocket:
+        return SSLSocket(self.loop, self.context)

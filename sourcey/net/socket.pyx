@@ -8,6 +8,25 @@ cdef enum:
     CLOSED = 4
 
 
+cdef inline int _emit_to(Signal signal, tuple args) except -1:
+    # The signal attributes are public (for ``sock.Recv += slot``), so one may have been
+    # set to None: that is a signal without slots, not a crash.
+    if signal is not None:
+        signal._emit(args)
+    return 0
+
+
+cdef object _call_soon(Loop loop, object fn, tuple args):
+    """Call ``fn(*args)`` from the loop, on its next iteration."""
+    timer = uv.Timer(loop)
+
+    def fire(t):
+        t.close()
+        fn(*args)
+
+    timer.start(fire, 0.0)
+
+
 cdef class Socket:
     """The common face of TCPSocket, SSLSocket and UDPSocket.
 
@@ -42,15 +61,19 @@ cdef class Socket:
         """Report a failure once on Error, then close."""
         if self.error is None:
             self.error = exc
-            self.Error._emit((self, exc))
+            _emit_to(self.Error, (self, exc))
         self.close()
         return 0
+
+    def _report_failure(self, exc):
+        """``_fail`` for Python subclasses (SSLSocket): Error once, then close."""
+        self._fail(exc)
 
     cdef int _closed(self) except -1:
         if self._state == CLOSED:
             return 0
         self._state = CLOSED
-        self.Close._emit((self,))
+        _emit_to(self.Close, (self,))
         return 0
 
     def close(self):

@@ -20,7 +20,8 @@ cdef class TCPSocket(Socket):
     Client: ``connect(host, port, timeout=None)`` resolves names asynchronously and emits
     Connect, then Recv for each read. Server: ``bind`` and ``listen`` emit
     ``AcceptConnection(new_socket)`` for each connection; the application keeps the new
-    socket (the listener keeps none), and it reads as soon as the slot returns.
+    socket (the listener keeps none). It is reading when the slot runs; its first Recv
+    comes in a later loop iteration, and the slot may pause_reading.
 
     ``send`` never drops data: what the kernel does not take at once is queued. It
     returns False once the queue is above the high watermark, and Drain(socket) is
@@ -35,6 +36,7 @@ cdef class TCPSocket(Socket):
         self.Drain = Signal(self.loop, "Drain")
         self._high = DEFAULT_HIGH_WATER
         self._low = DEFAULT_LOW_WATER
+        self.close_timeout = 5.0
         self._drain_cb = self._written
         self._closed_cb = self._tcp_closed
         self._attach(_TCPStream(self.loop))
@@ -44,6 +46,7 @@ cdef class TCPSocket(Socket):
             self._tcp.owner = None
         self._tcp = tcp
         tcp.owner = self
+        tcp._queued_cb = self._drain_cb
         return 0
 
     # -- connecting --------------------------------------------------------------------
@@ -55,10 +58,10 @@ cdef class TCPSocket(Socket):
         address = Address.parse(host, port)
         if self._state != NEW:
             raise OSError(106, f"{type(self).__name__} is already {self!r}")  # EISCONN
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be positive, not {timeout!r}")
         self._state = CONNECTING
         if timeout is not None:
-            if not timeout > 0:
-                raise ValueError(f"timeout must be positive, not {timeout!r}")
             self._timer = uv.Timer(self.loop)
             self._timer.start(self._connect_timed_out, timeout)
         resolve(self.loop, address, self._resolved)
@@ -76,8 +79,10 @@ cdef class TCPSocket(Socket):
         address = self._candidates.pop(0)
         try:
             self._tcp.connect(address, self._connected)
-        except OSError as exc:
-            self._connect_failed(exc)
+        except uv.error.UVError as exc:
+            # Failed at once (EAFNOSUPPORT, EADDRNOTAVAIL...): the ordinary OSError, from
+            # the loop, so that slots attached after connect() returns still hear it.
+            _call_soon(self.loop, self._connect_failed, (error_from_code(exc.args[0]),))
 
     def _connected(self, handle, code):
         if handle is not self._tcp or self._state != CONNECTING:
@@ -85,12 +90,22 @@ cdef class TCPSocket(Socket):
         if code is not None:
             self._connect_failed(error_from_code(code))
             return
+        try:
+            self._peer = Address(*self._tcp.getpeername()[:2])
+            self._tcp.nodelay(True)
+        except uv.error.UVError as exc:
+            # Reset as soon as connected: getpeername fails (ENOTCONN).
+            self._connect_failed(
+                ConnectionResetError(104, "connection reset by peer")  # ECONNRESET
+                if exc.args[0] == uv.errno.UV_ENOTCONN else error_from_code(exc.args[0]))
+            return
         self._stop_timer()
         self._state = OPEN
-        self._peer = Address(*self._tcp.getpeername()[:2])
-        self._tcp.nodelay(True)
         self._start_reading()
-        self.Connect._emit((self,))
+        if self._raw is None:
+            _emit_to(self.Connect, (self,))
+        else:
+            self._raw(None)     # the layer above emits Connect when it is ready
 
     def _connect_failed(self, exc):
         if self._candidates:
@@ -138,20 +153,23 @@ cdef class TCPSocket(Socket):
         cdef TCPSocket conn
         if code is not None:
             # EMFILE and the like: report, and keep listening.
-            self.Error._emit((self, error_from_code(code)))
+            _emit_to(self.Error, (self, error_from_code(code)))
             return
         conn = self._new_connection()
         try:
             self._tcp.accept(conn._tcp)
+            conn._peer = Address(*conn._tcp.getpeername()[:2])
+            conn._tcp.nodelay(True)
         except uv.error.UVError:
+            # Nothing to accept after all, or a connection the peer reset while it
+            # waited in the backlog (getpeername: ENOTCONN): drop it unseen.
             conn.close()
             return
         conn._state = OPEN
-        conn._peer = Address(*conn._tcp.getpeername()[:2])
-        conn._tcp.nodelay(True)
-        self.AcceptConnection._emit((conn,))
-        if conn._state == OPEN:
-            conn._start_reading()
+        # Reading starts before the slots run, so that one can pause_reading (data
+        # only comes in later loop iterations, after they have attached Recv).
+        conn._start_reading()
+        _emit_to(self.AcceptConnection, (conn,))
 
     def _new_connection(self):
         """The socket an accepted connection gets (SSL servers make SSLSockets)."""
@@ -166,18 +184,31 @@ cdef class TCPSocket(Socket):
 
     cdef void _on_read(self, const char* data, ssize_t nread) noexcept:
         cdef Loop loop = self.loop
+        if self._state != OPEN:         # closing: no Recv (nor EOF) after close()
+            return
         try:
             if nread > 0:
                 chunk = loop._take_bytes(data, nread)
                 if self._raw is None:
-                    self.Recv._emit((self, chunk, self._peer))
+                    _emit_to(self.Recv, (self, chunk, self._peer))
                 else:
                     self._raw(chunk)
                 loop._give_back(chunk)
-            else:
+            elif self._raw is None:
                 self._fail(error_from_code(<int>nread))
+            else:
+                self._raw(error_from_code(<int>nread))
         except BaseException as exc:
             loop._handle_exception(exc)
+
+    def _set_raw_receiver(self, receiver):
+        """Hand the raw byte stream to a layer above (TLS) instead of the signals:
+        ``receiver(chunk)`` gets each chunk read instead of Recv, ``receiver(exc)`` the
+        read failure (PeerClosedError at EOF) instead of Error and Close (the layer must
+        close), and ``receiver(None)`` the connect instead of Connect. None undoes it."""
+        if receiver is not None and not callable(receiver):
+            raise TypeError(f"a raw receiver must be callable, not {type(receiver).__name__}")
+        self._raw = receiver
 
     def pause_reading(self):
         """Stop reading (the peer's writes then back up): receive-side backpressure."""
@@ -194,19 +225,24 @@ cdef class TCPSocket(Socket):
     def send(self, data, peer=None):
         """Send bytes (or a list of buffers, written together). Returns True while the
         write queue is under the high watermark; False means: stop until Drain."""
-        cdef size_t queued
         if self._state != OPEN:
             if self._state < OPEN:
                 raise OSError(107, f"send on a {self!r}: connect first")  # ENOTCONN
             self._fail(BrokenPipeError(32, f"send on a {self!r}"))  # EPIPE
             return False
-        queued = self._tcp._queued()
-        # Once data queues, a write callback tracks the queue for the watermarks.
-        self._tcp._write(data, self._drain_cb if queued or self._above_high else None, None)
-        queued = self._tcp._queued()
-        if not self._above_high and queued > self._high:
-            self._above_high = True
-            self._tcp._write(b"", self._drain_cb, None)
+        if self._peer is None:
+            raise OSError(107, f"send on a listening {type(self).__name__}")  # ENOTCONN
+        try:
+            # What the kernel does not take at once is queued, and every queued write
+            # reports to _written (the stream's _queued_cb): the watermarks and any
+            # write failure are tracked there, with no callback on the direct path.
+            self._tcp._write(data, None, None)
+            if not self._above_high and self._tcp._queued() > self._high:
+                self._above_high = True
+        except uv.error.UVError as exc:
+            # EPIPE after shutdown(), and the like: a failure like any other.
+            self._fail(error_from_code(exc.args[0]))
+            return False
         return not self._above_high
 
     def _written(self, handle, code):
@@ -216,7 +252,7 @@ cdef class TCPSocket(Socket):
             return
         if self._above_high and self._tcp._queued() <= self._low:
             self._above_high = False
-            self.Drain._emit((self,))
+            _emit_to(self.Drain, (self,))
 
     @property
     def write_queue_size(self):
@@ -237,8 +273,9 @@ cdef class TCPSocket(Socket):
         return (self._high, self._low)
 
     def shutdown(self):
-        """Send FIN after the queued data; reading goes on."""
-        if self._state == OPEN:
+        """Send FIN after the queued data; reading goes on. Idempotent; a later send
+        is a failure (BrokenPipeError on Error)."""
+        if self._state == OPEN and self._tcp.writable:
             self._tcp.shutdown()
 
     # -- options and addresses -----------------------------------------------------------
@@ -267,11 +304,35 @@ cdef class TCPSocket(Socket):
     # -- closing -----------------------------------------------------------------------
 
     def close(self):
-        """Close; Close is emitted once libuv is done with the socket. Idempotent."""
+        """Close gracefully: data already queued by send goes out first (within
+        ``close_timeout`` seconds), then FIN. Close is emitted once libuv is done with
+        the socket; no Recv comes after close(). Idempotent. ``abort()`` drops the queue."""
         if self._state >= CLOSING:
             return
         self._state = CLOSING
         self._stop_timer()
+        if self._peer is not None and self._tcp._queued() > 0:
+            try:
+                self._tcp.shutdown(self._flushed)   # completes after the queued writes
+            except uv.error.UVError:
+                self._close_now()
+                return
+            self._timer = uv.Timer(self.loop)
+            self._timer.start(self._flush_timed_out, self.close_timeout)
+        else:
+            self._close_now()
+
+    def _flushed(self, handle, code):
+        if handle is self._tcp:
+            self._close_now()
+
+    def _flush_timed_out(self, timer):
+        self._close_now()
+
+    def _close_now(self):
+        """Close the TCP handle at once; what is still queued is dropped."""
+        self._stop_timer()
+        self._state = CLOSING
         self._tcp.close(self._closed_cb)
 
     def abort(self):
@@ -285,6 +346,8 @@ cdef class TCPSocket(Socket):
     def _tcp_closed(self, handle):
         if handle is self._tcp:
             self._tcp.owner = None
+            self._tcp._queued_cb = None
+            self._drain_cb = self._closed_cb = None     # the bound methods' cycles
             self._closed()
 
 

@@ -39,7 +39,7 @@ cdef class UDPSocket(Socket):
         except uv.error.UVError as exc:
             raise error_from_code(exc.args[0]) from None
         self._state = OPEN
-        self.Connect._emit((self,))
+        _emit_to(self.Connect, (self,))
 
     def _received(self, handle, peer, flags, data, code):
         if code is not None:
@@ -48,7 +48,7 @@ cdef class UDPSocket(Socket):
         if peer is not self._last_tuple:
             self._last_tuple = peer
             self._last_peer = Address(peer[0], peer[1])
-        self.Recv._emit((self, data, self._last_peer))
+        _emit_to(self.Recv, (self, data, self._last_peer))
 
     def send(self, data, peer=None):
         """Send one datagram to ``peer`` (an Address or (ip, port); None: the connected
@@ -62,6 +62,10 @@ cdef class UDPSocket(Socket):
             peer = Address.parse(peer)
         try:
             self._udp.send(peer, data)
+            if self._state == NEW:
+                # The send bound the socket to an ephemeral port: replies are received.
+                self._udp.start_recv(self._received)
+                self._state = OPEN
         except uv.error.UVError as exc:
             self._fail(error_from_code(exc.args[0]))
             return False

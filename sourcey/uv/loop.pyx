@@ -93,10 +93,10 @@ cdef extern from * nogil:
 def _at_exit():
     # Runs before the interpreter is torn down: from now on pool threads skip Python.
     # Wait (briefly) for the ones between the check and taking the GIL.
-    cdef int i
+    cdef int _tick
     sy_mark_finalizing()
     with nogil:
-        for i in range(10000):
+        for _tick in range(10000):
             if sy_entering_now() == 0:
                 break
             usleep(100)

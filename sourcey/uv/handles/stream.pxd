@@ -1,6 +1,7 @@
 cdef class Stream(Handle):
     cdef object _read_cb
     cdef object _listen_cb
+    cdef object _queued_cb        # for writes queued without a callback (layers above)
 
     # The read path: called with the loop's read buffer for every read (nread > 0) and
     # for EOF/errors (nread < 0). The default makes bytes and calls the read callback;

@@ -143,6 +143,7 @@ cdef class Stream(Handle):
     cdef void _on_closed(self) noexcept:
         self._read_cb = None
         self._listen_cb = None
+        self._queued_cb = None
 
     cdef void _on_read(self, const char* data, ssize_t nread) noexcept:
         cdef Loop loop = self.loop
@@ -251,6 +252,8 @@ cdef class Stream(Handle):
                 bufs[0].base = NULL
                 bufs[0].len = 0
                 nbufs = 1
+            if callback is None:
+                callback = self._queued_cb
             w = <WriteReq*>PyMem_RawMalloc(sizeof(WriteReq))
             if w == NULL:
                 raise MemoryError()
