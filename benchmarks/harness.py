@@ -8,9 +8,10 @@ their CPU time over the measured window, and formats the results.
 Argument templates are lists of strings formatted with ``str.format``; the fields are
 ``{python}`` (the interpreter running the benchmarks), ``{bin}`` (``benchmarks/bin``),
 ``{servers}`` (``benchmarks/servers``), ``{root}`` (the checkout), ``{host}``, ``{port}``,
-``{duration}``, ``{warmup}`` and every entry of the workload's ``params``. A template
-element ``{bin}/NAME`` is built from ``benchmarks/c/NAME.c`` (linked with libuv when that
-file includes ``<uv.h>``) before anything runs.
+``{duration}``, ``{warmup}``, every entry of the workload's ``params`` and the fields its
+``setup`` returns. A template element ``{bin}/NAME`` is built from ``benchmarks/c/NAME.c``
+before anything runs: linked with libuv when that file includes ``<uv.h>``, and with the
+libraries a ``/* bench-link: -lfoo -lbar */`` line in it names.
 """
 
 from __future__ import annotations
@@ -118,6 +119,11 @@ class Load:
 
 @dataclass(frozen=True)
 class Workload:
+    """``setup``, if given, runs once per run before the first trial, with a fresh
+    directory of its own (removed after the run unless --keep-logs): it makes what the
+    servers need (a throwaway TLS certificate, say) and returns extra template fields
+    such as ``{"cert": path}``. It raises ``Unavailable`` if it cannot."""
+
     name: str
     description: str  # formatted with params, e.g. "TCP echo, {size} B messages"
     proto: str  # "tcp" or "udp": how a free port is picked and how readiness is seen
@@ -130,6 +136,7 @@ class Workload:
     baseline: str = "uvloop"  # the second ratio column
     quick: bool = False  # part of ``run.py --quick``
     totals: tuple[str, ...] = ()  # result keys summed over rounds as extra columns
+    setup: Callable[[str], dict[str, str]] | None = None  # (scratch dir) -> extra fields
 
     def title(self, params: dict[str, str]) -> str:
         return self.description.format(**params)
@@ -177,6 +184,23 @@ def _newer(target: str, deps: Iterable[str]) -> bool:
     return any(os.path.getmtime(d) > mtime for d in deps)
 
 
+# A line in a C program naming the system libraries it links, e.g.
+# /* bench-link: -lssl -lcrypto */  (only -lNAME, -L/dir and -pthread are accepted)
+_LINK_LINE = re.compile(r"^\s*/\*\s*bench-link:(.*?)\*/", re.MULTILINE)
+_LINK_FLAG = re.compile(r"-l[A-Za-z0-9_.+-]+|-L/\S+|-pthread")
+
+
+def link_flags(source: str) -> list[str]:
+    """The flags of every ``/* bench-link: ... */`` line in a C source."""
+    flags: list[str] = []
+    for match in _LINK_LINE.finditer(source):
+        for flag in match.group(1).split():
+            if not _LINK_FLAG.fullmatch(flag):
+                raise Unavailable(f"bench-link: {flag!r} is not -lNAME, -L/dir or -pthread")
+            flags.append(flag)
+    return flags
+
+
 class Builder:
     """Builds ``benchmarks/c/NAME.c`` into ``benchmarks/bin/NAME`` on demand, with -O2."""
 
@@ -219,10 +243,12 @@ class Builder:
         if not os.path.exists(src):
             raise Unavailable(f"no source for {name}: {src}")
         with open(src, encoding="utf-8") as f:
-            uses_libuv = re.search(r"#\s*include\s*<uv\.h>", f.read()) is not None
+            text = f.read()
+        uses_libuv = re.search(r"#\s*include\s*<uv\.h>", text) is not None
+        system_libs = link_flags(text)
         headers = [os.path.join(C_DIR, h) for h in os.listdir(C_DIR) if h.endswith(".h")]
-        link = self.libuv() if uses_libuv else []
-        deps = [src, *headers, *[p for p in link if not p.startswith("-l")]]
+        link = [*(self.libuv() if uses_libuv else []), *system_libs]
+        deps = [src, *headers, *[p for p in link if not p.startswith("-")]]
         out = os.path.join(BIN_DIR, name)
         if not _newer(out, deps):
             return out
@@ -237,7 +263,9 @@ class Builder:
         except OSError as exc:
             raise Unavailable(f"cannot run the C compiler {self.cc!r}: {exc}") from exc
         if proc.returncode != 0:
-            raise Unavailable(f"cannot build {name}:\n{proc.stderr.strip()}")
+            hint = (f"\n({name} links {' '.join(system_libs)}: are those libraries' "
+                    "development packages installed?)") if system_libs else ""
+            raise Unavailable(f"cannot build {name}:\n{proc.stderr.strip()}{hint}")
         if proc.stderr.strip():
             self.log(proc.stderr.rstrip())
         return out

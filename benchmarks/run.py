@@ -147,6 +147,15 @@ def run_workload(workload: Workload, server_names: list[str], skipped: dict[str,
                  procs: Processes, logdir: str) -> list[Summary]:
     params = workload_params(workload, args.param)
     print(f"\n== {workload.name}: {workload.title(params)}")
+    fields = dict(params)
+    if workload.setup is not None:
+        scratch = os.path.join(logdir, f"{workload.name}.setup")
+        os.makedirs(scratch, exist_ok=True)
+        try:
+            fields.update(workload.setup(scratch))
+        except Unavailable as exc:
+            print(f"  skip workload {workload.name}: setup failed: {exc}")
+            return [Summary(n, [], [], f"setup failed: {exc}") for n in server_names]
     summaries = {n: Summary(n, [], [], skipped.get(n)) for n in server_names}
     for name, reason in skipped.items():
         print(f"  skip {name}: {reason}")
@@ -163,7 +172,7 @@ def run_workload(workload: Workload, server_names: list[str], skipped: dict[str,
                 if busy is not None and busy > NOISY:
                     print(f"  (machine still busy: {busy:.0%} of a CPU in use)")
             try:
-                trial = harness.run_trial(workload, name, params, ctx, placement, procs, rnd,
+                trial = harness.run_trial(workload, name, fields, ctx, placement, procs, rnd,
                                           args.duration, args.warmup, logdir)
             except StartError as exc:
                 summary.skipped = f"could not start: {exc}"

@@ -6,7 +6,8 @@ UDP: ``inflight`` datagrams of ``size`` bytes are kept in flight; each echo send
 one, and a datagram not echoed within 200 ms counts as lost and is sent again.
 
 Servers: ``c-libuv`` (benchmarks/c/uv_echo_server.c, the limit), ``sourcey`` (the pyuv API
-of sourcey.uv), ``asyncio`` and ``uvloop`` (Protocol / DatagramProtocol), ``node``.
+of sourcey.uv), ``sourcey-net`` (TCP only: sourcey.net's TCPSocket and its signals),
+``asyncio`` and ``uvloop`` (Protocol / DatagramProtocol), ``node``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,15 @@ from harness import Load, Server, Workload, executable, python_module
 def echo_servers(proto: str) -> dict[str, Server]:
     py = ["{python}", "{servers}/asyncio_echo.py", "--proto", proto, "--port", "{port}",
           "--host", "{host}"]
+    net = {}
+    if proto == "tcp":  # sourcey.net's UDPSocket has no echo server here (yet)
+        net["sourcey-net"] = Server(["{python}", "{servers}/sourcey_net_echo.py", "--proto",
+                                     "tcp", "--port", "{port}", "--host", "{host}"])
     return {
         "c-libuv": Server(["{bin}/uv_echo_server", proto, "{port}", "{host}"]),
         "sourcey": Server(["{python}", "{servers}/sourcey_echo.py", "--proto", proto,
                            "--port", "{port}", "--host", "{host}"]),
+        **net,
         "asyncio": Server([*py, "--loop", "asyncio"]),
         "uvloop": Server([*py, "--loop", "uvloop"], requires=python_module("uvloop")),
         "node": Server(["node", "{servers}/node_echo.js", proto, "{port}", "{host}"],

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import errno
 import socket
 
 from sourcey import uv
 
 
 class PeerClosedError(ConnectionError):
-    """The peer closed its side of the connection (end of stream)."""
+    """The peer closed its side of the connection (end of stream). An orderly FIN has no
+    errno; a reset is ConnectionResetError instead."""
 
     def __init__(self, message: str = "the peer closed the connection") -> None:
-        super().__init__(errno.ECONNRESET, message)
+        super().__init__(message)
 
 
 _EAI = {code: getattr(socket, name[3:], None)

@@ -1,0 +1,409 @@
+/*
+ * tls_echo_load.c: a closed-loop TLS echo load generator on epoll and OpenSSL
+ * (no libuv, so it is the same client for every server it measures).
+ *
+ *   tls_echo_load --host H --port P [--conns N] [--size BYTES]
+ *                 [--duration S] [--warmup S] [--ciphersuites LIST]
+ *
+ * Each of N connections (TCP_NODELAY, TLS 1.3) sends one SIZE-byte message,
+ * waits until all SIZE bytes have come back (checking them), then sends the
+ * next: tcp_echo_load.c with TLS in between. Every handshake is done before
+ * the warmup starts, so only the record layer is measured. Only messages
+ * completed inside the measured window (after the warmup) are counted.
+ * Latency is the time from the first byte sent to the last byte received.
+ *
+ * The server's certificate is NOT verified: this is a load generator for
+ * servers on the loopback interface with a throwaway self-signed certificate,
+ * nothing else. --ciphersuites (OpenSSL's TLS 1.3 syntax) pins the suite, so
+ * every server is measured with the same cipher; the one negotiated is
+ * reported.
+ *
+ * Output: "#mark start" / "#mark end" lines around the measured window, then
+ * one JSON line: messages, seconds, rate (messages/s), bytes_per_s (payload
+ * bytes echoed per second, one direction), p50_us, p90_us, p99_us, max_us,
+ * errors (connections lost and corrupt echoes), conns, size, tls, cipher.
+ * Exits 1 if it cannot connect or handshake, or if every connection is lost.
+ */
+/* bench-link: -lssl -lcrypto */
+#define _GNU_SOURCE
+
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "loadgen.h"
+
+#define MAX_CONNS 10000
+#define MAX_SIZE (64L * 1024 * 1024)
+#define RBUF_SIZE (256 * 1024)
+#define MAX_EVENTS 256
+#define CONNECT_TIMEOUT_MS 5000
+
+typedef struct {
+  int fd;
+  SSL *ssl;
+  int want_out;         /* EPOLLOUT is registered */
+  int read_wants_write; /* SSL_read asked to write first (a TLS 1.3 KeyUpdate) */
+  size_t sent;          /* bytes of the current message accepted by SSL_write */
+  size_t recvd;         /* bytes of the current message echoed back */
+  uint64_t t0;          /* when the current message started */
+} conn_t;
+
+static int ep = -1;
+static size_t msg_size = 16384;
+static char *payload;
+static char *rbuf;
+static conn_t *conns;
+static long nconns = 10;
+static long alive;
+static uint64_t errors;
+static uint64_t messages;
+static int measuring;
+static hist_t hist;
+
+static void ssl_fail(const char *what, const char *where) {
+  unsigned long e = ERR_get_error();
+  char msg[256];
+  if (e != 0)
+    ERR_error_string_n(e, msg, sizeof(msg));
+  else
+    snprintf(msg, sizeof(msg), "%s", errno ? strerror(errno) : "connection closed");
+  fprintf(stderr, "%s: %s %s: %s\n", prog_name, what, where, msg);
+  exit(1);
+}
+
+static void conn_fail(conn_t *c) {
+  if (c->fd < 0)
+    return;
+  epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+  SSL_free(c->ssl);
+  c->ssl = NULL;
+  close(c->fd);
+  c->fd = -1;
+  errors++;
+  alive--;
+  ERR_clear_error();
+}
+
+static void set_out(conn_t *c, int on) {
+  struct epoll_event ev;
+  if (c->want_out == on)
+    return;
+  memset(&ev, 0, sizeof(ev));
+  ev.events = EPOLLIN | (on ? EPOLLOUT : 0);
+  ev.data.ptr = c;
+  if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+    conn_fail(c);
+    return;
+  }
+  c->want_out = on;
+}
+
+/* Hand as much of the current message to TLS as the socket takes. A write that
+ * waits for the socket is retried with the same arguments, as OpenSSL asks. */
+static void pump_send(conn_t *c) {
+  while (c->sent < msg_size) {
+    int chunk = (int)(msg_size - c->sent > INT_MAX ? INT_MAX : msg_size - c->sent);
+    int n = SSL_write(c->ssl, payload + c->sent, chunk);
+    if (n > 0) {
+      c->sent += (size_t)n;
+      continue;
+    }
+    switch (SSL_get_error(c->ssl, n)) {
+    case SSL_ERROR_WANT_WRITE:
+      set_out(c, 1);
+      return;
+    case SSL_ERROR_WANT_READ:
+      return; /* on_readable() calls us again */
+    default:
+      conn_fail(c);
+      return;
+    }
+  }
+  if (!c->read_wants_write)
+    set_out(c, 0);
+}
+
+static void start_message(conn_t *c, uint64_t now) {
+  c->sent = 0;
+  c->recvd = 0;
+  c->t0 = now;
+  pump_send(c);
+}
+
+/* Read every decrypted byte available: TLS buffers whole records, so the loop
+ * goes on until OpenSSL needs more from the socket (epoll is level-triggered,
+ * but data already inside the SSL object would not wake it). */
+static void on_readable(conn_t *c) {
+  for (;;) {
+    int n = SSL_read(c->ssl, rbuf, RBUF_SIZE);
+    size_t got;
+    if (n <= 0) {
+      switch (SSL_get_error(c->ssl, n)) {
+      case SSL_ERROR_WANT_READ:
+        break;
+      case SSL_ERROR_WANT_WRITE:
+        c->read_wants_write = 1;
+        set_out(c, 1);
+        break;
+      default: /* the server closed the connection, or a TLS error */
+        conn_fail(c);
+        return;
+      }
+      break;
+    }
+    got = (size_t)n;
+    if (c->recvd + got > c->sent) {
+      conn_fail(c); /* more came back than was sent */
+      return;
+    }
+    if (memcmp(rbuf, payload + c->recvd, got) != 0)
+      errors++;
+    c->recvd += got;
+    if (c->recvd == msg_size) {
+      uint64_t now = now_ns();
+      if (measuring) {
+        messages++;
+        hist_add(&hist, now - c->t0);
+      }
+      start_message(c, now);
+      if (c->fd < 0)
+        return;
+    }
+  }
+  if (c->fd >= 0 && c->sent < msg_size)
+    pump_send(c); /* a write that was waiting for a read */
+}
+
+static void on_writable(conn_t *c) {
+  if (c->read_wants_write) {
+    c->read_wants_write = 0;
+    on_readable(c);
+    if (c->fd < 0)
+      return;
+  }
+  if (c->sent < msg_size)
+    pump_send(c);
+  else if (!c->read_wants_write)
+    set_out(c, 0);
+}
+
+static int wait_fd(int fd, short events, uint64_t deadline) {
+  struct pollfd pfd;
+  int r;
+  pfd.fd = fd;
+  pfd.events = events;
+  do {
+    uint64_t now = now_ns();
+    int timeout_ms = now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1);
+    r = poll(&pfd, 1, timeout_ms);
+  } while (r < 0 && errno == EINTR);
+  return r;
+}
+
+static void connect_one(conn_t *c, SSL_CTX *ctx, const struct sockaddr_storage *addr,
+                        socklen_t addrlen, const char *where) {
+  uint64_t deadline = now_ns() + (uint64_t)CONNECT_TIMEOUT_MS * 1000000u;
+  int fd, one = 1, err = 0, r;
+  socklen_t elen = sizeof(err);
+
+  fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    fail("socket: %s", strerror(errno));
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  r = connect(fd, (const struct sockaddr *)addr, addrlen);
+  if (r != 0 && errno != EINPROGRESS) {
+    fprintf(stderr, "%s: cannot connect to %s: %s\n", prog_name, where, strerror(errno));
+    exit(1);
+  }
+  if (r != 0) {
+    r = wait_fd(fd, POLLOUT, deadline);
+    if (r == 0) {
+      fprintf(stderr, "%s: cannot connect to %s: timed out\n", prog_name, where);
+      exit(1);
+    }
+    if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err != 0) {
+      fprintf(stderr, "%s: cannot connect to %s: %s\n", prog_name, where,
+              strerror(err ? err : errno));
+      exit(1);
+    }
+  }
+
+  c->fd = fd;
+  c->ssl = SSL_new(ctx);
+  if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1)
+    ssl_fail("cannot set up TLS for", where);
+  for (;;) {
+    errno = 0;
+    r = SSL_connect(c->ssl);
+    if (r == 1)
+      break;
+    switch (SSL_get_error(c->ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+      r = wait_fd(fd, POLLIN, deadline);
+      break;
+    case SSL_ERROR_WANT_WRITE:
+      r = wait_fd(fd, POLLOUT, deadline);
+      break;
+    default:
+      ssl_fail("TLS handshake with", where);
+    }
+    if (r == 0) {
+      fprintf(stderr, "%s: TLS handshake with %s: timed out\n", prog_name, where);
+      exit(1);
+    }
+  }
+}
+
+static void usage(void) {
+  fprintf(stderr, "usage: tls_echo_load --host H --port P [--conns N] [--size BYTES]\n"
+                  "                     [--duration S] [--warmup S] [--ciphersuites LIST]\n");
+  exit(2);
+}
+
+int main(int argc, char **argv) {
+  const char *host = "127.0.0.1";
+  const char *ciphersuites = NULL;
+  struct sockaddr_storage addr;
+  struct epoll_event events[MAX_EVENTS];
+  struct rlimit rl;
+  socklen_t addrlen;
+  SSL_CTX *ctx;
+  double duration = 5.0, warmup = 1.0;
+  uint64_t t_begin, t_measure, t_end, t_window = 0, now;
+  long port = 0, i;
+  char where[300], extra[256];
+
+  prog_name = "tls_echo_load";
+  for (i = 1; i < argc; i++) {
+    const char *opt = argv[i];
+    if (i + 1 >= argc)
+      usage();
+    if (strcmp(opt, "--host") == 0)
+      host = argv[++i];
+    else if (strcmp(opt, "--port") == 0)
+      port = parse_long(opt, argv[++i], 1, 65535);
+    else if (strcmp(opt, "--conns") == 0)
+      nconns = parse_long(opt, argv[++i], 1, MAX_CONNS);
+    else if (strcmp(opt, "--size") == 0)
+      msg_size = (size_t)parse_long(opt, argv[++i], 1, MAX_SIZE);
+    else if (strcmp(opt, "--duration") == 0)
+      duration = parse_seconds(opt, argv[++i], 0.01, 86400);
+    else if (strcmp(opt, "--warmup") == 0)
+      warmup = parse_seconds(opt, argv[++i], 0, 86400);
+    else if (strcmp(opt, "--ciphersuites") == 0)
+      ciphersuites = argv[++i];
+    else
+      usage();
+  }
+  if (port == 0)
+    usage();
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+      (rlim_t)nconns + 16 > rl.rlim_cur) {
+    fprintf(stderr, "%s: --conns %ld exceeds the open-file limit (%llu)\n", prog_name, nconns,
+            (unsigned long long)rl.rlim_cur);
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN); /* a server that goes away is an error, not a signal */
+
+  ctx = SSL_CTX_new(TLS_client_method());
+  if (ctx == NULL || SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
+      SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1)
+    ssl_fail("cannot create a TLS 1.3", "context");
+  if (ciphersuites != NULL && SSL_CTX_set_ciphersuites(ctx, ciphersuites) != 1)
+    ssl_fail("--ciphersuites", ciphersuites);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); /* self-signed, loopback only */
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+
+  payload = malloc(msg_size);
+  rbuf = malloc(RBUF_SIZE);
+  conns = calloc((size_t)nconns, sizeof(*conns));
+  if (payload == NULL || rbuf == NULL || conns == NULL)
+    fail("%s", "out of memory");
+  for (size_t k = 0; k < msg_size; k++)
+    payload[k] = (char)('a' + (k * 7 + k / 26) % 26);
+
+  addrlen = resolve(host, port, SOCK_STREAM, &addr);
+  snprintf(where, sizeof(where), "%s:%ld", host, port);
+  ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0)
+    fail("epoll_create1: %s", strerror(errno));
+  for (i = 0; i < nconns; i++) {
+    struct epoll_event ev;
+    connect_one(&conns[i], ctx, &addr, addrlen, where);
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.ptr = &conns[i];
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev) != 0)
+      fail("epoll_ctl: %s", strerror(errno));
+    alive++;
+  }
+  snprintf(extra, sizeof(extra), ",\"conns\":%ld,\"size\":%zu,\"tls\":\"%s\",\"cipher\":\"%s\"",
+           nconns, msg_size, SSL_get_version(conns[0].ssl),
+           SSL_CIPHER_get_name(SSL_get_current_cipher(conns[0].ssl)));
+
+  hist_reset(&hist);
+  t_begin = now_ns();
+  t_measure = t_begin + (uint64_t)(warmup * 1e9);
+  t_end = t_measure + (uint64_t)(duration * 1e9);
+  for (i = 0; i < nconns; i++)
+    start_message(&conns[i], t_begin);
+
+  for (;;) {
+    uint64_t deadline;
+    int n, timeout_ms;
+
+    now = now_ns();
+    if (!measuring && now >= t_measure) {
+      measuring = 1;
+      t_window = now;
+      mark("start");
+    }
+    if (now >= t_end || alive == 0)
+      break;
+    deadline = measuring ? t_end : t_measure;
+    timeout_ms = (int)((deadline - now + 999999) / 1000000);
+    n = epoll_wait(ep, events, MAX_EVENTS, timeout_ms);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      fail("epoll_wait: %s", strerror(errno));
+    }
+    for (int k = 0; k < n; k++) {
+      conn_t *c = events[k].data.ptr;
+      if (c->fd < 0)
+        continue;
+      if (events[k].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+        on_readable(c);
+      if (c->fd >= 0 && (events[k].events & EPOLLOUT))
+        on_writable(c);
+    }
+  }
+  now = now_ns();
+  if (measuring)
+    mark("end");
+  else
+    t_window = now;
+
+  print_result(messages, (double)(now - t_window) / 1e9, msg_size, &hist, errors, extra);
+  for (i = 0; i < nconns; i++) {
+    if (conns[i].fd >= 0) {
+      SSL_free(conns[i].ssl);
+      close(conns[i].fd);
+    }
+  }
+  SSL_CTX_free(ctx);
+  if (alive == 0) {
+    fprintf(stderr, "%s: every connection was lost\n", prog_name);
+    return 1;
+  }
+  return 0;
+}
