@@ -98,3 +98,48 @@ def runner():
     r.run = run
     r.until = run_until
     return r
+
+
+@pytest.fixture
+def checked_loop(loop):
+    """``loop``, with callback exceptions recorded (and the loop stopped) instead of only
+    printed, so an assert inside a callback or slot fails the test. A test that raises
+    on purpose takes them from ``loop.callback_errors``."""
+    loop.callback_errors = []
+
+    def hook(typ, value, tb):
+        loop.callback_errors.append(value)
+        loop.stop()
+
+    loop.excepthook = hook
+    yield loop
+    assert not loop.callback_errors, f"callbacks raised: {loop.callback_errors!r}"
+
+
+@pytest.fixture
+def checked_runner(runner):
+    """``runner``, re-raising the first exception a callback raised."""
+
+    def reraise(lp):
+        errors = getattr(lp, "callback_errors", None)
+        if errors:
+            first = errors[0]
+            errors.clear()
+            raise first
+
+    class Checked:
+        @staticmethod
+        def run(lp, timeout=5.0):
+            try:
+                runner.run(lp, timeout)
+            finally:
+                reraise(lp)
+
+        @staticmethod
+        def until(lp, predicate, timeout=5.0):
+            try:
+                runner.until(lp, predicate, timeout)
+            finally:
+                reraise(lp)
+
+    return Checked()

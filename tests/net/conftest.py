@@ -26,45 +26,14 @@ from sourcey.net import TCPSocket
 
 
 @pytest.fixture
-def loop(loop):
-    loop.callback_errors = []
-
-    def hook(typ, value, tb):
-        loop.callback_errors.append(value)
-        loop.stop()
-
-    loop.excepthook = hook
-    yield loop
-    errors = loop.callback_errors
-    assert not errors, f"callbacks or slots raised: {errors!r}"
-
-
-def _reraise(lp):
-    errors = getattr(lp, "callback_errors", None)
-    if errors:
-        first = errors[0]
-        errors.clear()
-        raise first
+def loop(checked_loop):
+    """An exception raised in a callback fails the test (tests/conftest.py)."""
+    return checked_loop
 
 
 @pytest.fixture
-def runner(runner):
-    class Checked:
-        @staticmethod
-        def run(lp, timeout=5.0):
-            try:
-                runner.run(lp, timeout)
-            finally:
-                _reraise(lp)
-
-        @staticmethod
-        def until(lp, predicate, timeout=5.0):
-            try:
-                runner.until(lp, predicate, timeout)
-            finally:
-                _reraise(lp)
-
-    return Checked()
+def runner(checked_runner):
+    return checked_runner
 
 
 # --- recording a socket's signals ---------------------------------------------------

@@ -18,47 +18,14 @@ E = uv.errno
 
 
 @pytest.fixture
-def loop(loop):
-    """The conftest loop, with callback exceptions recorded (and the loop stopped)
-    instead of only printed, so an assert inside a callback fails the test."""
-    loop.callback_errors = []
-
-    def hook(typ, value, tb):
-        loop.callback_errors.append(value)
-        loop.stop()
-
-    loop.excepthook = hook
-    yield loop
-    assert not loop.callback_errors, f"callbacks raised: {loop.callback_errors!r}"
+def loop(checked_loop):
+    """An exception raised in a callback fails the test (tests/conftest.py)."""
+    return checked_loop
 
 
 @pytest.fixture
-def runner(runner):
-    """conftest's runner, raising the first exception a callback raised."""
-
-    def reraise(lp):
-        errors = getattr(lp, "callback_errors", None)
-        if errors:
-            first = errors[0]
-            errors.clear()
-            raise first
-
-    class Checked:
-        @staticmethod
-        def run(lp, timeout=5.0):
-            try:
-                runner.run(lp, timeout)
-            finally:
-                reraise(lp)
-
-        @staticmethod
-        def until(lp, predicate, timeout=5.0):
-            try:
-                runner.until(lp, predicate, timeout)
-            finally:
-                reraise(lp)
-
-    return Checked()
+def runner(checked_runner):
+    return checked_runner
 
 
 # --- helpers ------------------------------------------------------------------------

@@ -18,53 +18,14 @@ E = uv.errno
 
 
 @pytest.fixture
-def loop(loop):
-    """The conftest loop, with callback exceptions recorded (and the loop stopped)
-    instead of only printed, so an assert inside a callback fails the test."""
-    _record_callback_errors(loop)
-    yield loop
-    errors = loop.callback_errors
-    assert not errors, f"callbacks raised: {errors!r}"
-
-
-def _record_callback_errors(lp):
-    lp.callback_errors = []
-
-    def hook(typ, value, tb):
-        lp.callback_errors.append(value)
-        lp.stop()
-
-    lp.excepthook = hook
-
-
-def _reraise(lp):
-    errors = getattr(lp, "callback_errors", None)
-    if errors:
-        first = errors[0]
-        errors.clear()
-        raise first
+def loop(checked_loop):
+    """An exception raised in a callback fails the test (tests/conftest.py)."""
+    return checked_loop
 
 
 @pytest.fixture
-def runner(runner):
-    """conftest's runner, raising the first exception a callback raised."""
-
-    class Checked:
-        @staticmethod
-        def run(lp, timeout=5.0):
-            try:
-                runner.run(lp, timeout)
-            finally:
-                _reraise(lp)
-
-        @staticmethod
-        def until(lp, predicate, timeout=5.0):
-            try:
-                runner.until(lp, predicate, timeout)
-            finally:
-                _reraise(lp)
-
-    return Checked()
+def runner(checked_runner):
+    return checked_runner
 
 
 # --- helpers ------------------------------------------------------------------------
