@@ -57,6 +57,25 @@ cdef object _sockaddr_to(const uv.sockaddr* addr):
     return None
 
 
+cdef object _socket_name(Handle handle, bint peer):
+    """getsockname/getpeername of a TCP or UDP handle, as a tuple."""
+    cdef uv.sockaddr_storage ss
+    cdef int n = sizeof(ss)
+    cdef int err
+    handle._ensure_open()
+    if handle._handle.type == uv.UV_TCP:
+        if peer:
+            err = uv.uv_tcp_getpeername(<uv.uv_tcp_t*>handle._handle, <uv.sockaddr*>&ss, &n)
+        else:
+            err = uv.uv_tcp_getsockname(<uv.uv_tcp_t*>handle._handle, <uv.sockaddr*>&ss, &n)
+    elif peer:
+        err = uv.uv_udp_getpeername(<uv.uv_udp_t*>handle._handle, <uv.sockaddr*>&ss, &n)
+    else:
+        err = uv.uv_udp_getsockname(<uv.uv_udp_t*>handle._handle, <uv.sockaddr*>&ss, &n)
+    handle._check(err)
+    return _sockaddr_to(<uv.sockaddr*>&ss)
+
+
 cdef Py_ssize_t _sockaddr_len(const uv.sockaddr* addr) noexcept nogil:
     if addr.sa_family == uv.AF_INET:
         return sizeof(uv.sockaddr_in)

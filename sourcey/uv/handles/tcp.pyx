@@ -72,25 +72,11 @@ cdef class TCP(Stream):
 
     def getsockname(self):
         """The local address, as a tuple."""
-        cdef uv.sockaddr_storage ss
-        cdef int n = sizeof(ss)
-        cdef int err
-        self._ensure_open()
-        err = uv.uv_tcp_getsockname(<uv.uv_tcp_t*>self._handle, <uv.sockaddr*>&ss, &n)
-        if err < 0:
-            self._raise(err)
-        return _sockaddr_to(<uv.sockaddr*>&ss)
+        return _socket_name(self, False)
 
     def getpeername(self):
         """The peer's address, as a tuple."""
-        cdef uv.sockaddr_storage ss
-        cdef int n = sizeof(ss)
-        cdef int err
-        self._ensure_open()
-        err = uv.uv_tcp_getpeername(<uv.uv_tcp_t*>self._handle, <uv.sockaddr*>&ss, &n)
-        if err < 0:
-            self._raise(err)
-        return _sockaddr_to(<uv.sockaddr*>&ss)
+        return _socket_name(self, True)
 
     def nodelay(self, bint enable):
         """Set TCP_NODELAY (Nagle's algorithm off when True)."""

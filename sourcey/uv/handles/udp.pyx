@@ -140,24 +140,12 @@ cdef class UDP(Handle):
             self._raise(err)
 
     def getsockname(self):
-        cdef uv.sockaddr_storage ss
-        cdef int n = sizeof(ss)
-        cdef int err
-        self._ensure_open()
-        err = uv.uv_udp_getsockname(<uv.uv_udp_t*>self._handle, <uv.sockaddr*>&ss, &n)
-        if err < 0:
-            self._raise(err)
-        return _sockaddr_to(<uv.sockaddr*>&ss)
+        """The local address, as a tuple."""
+        return _socket_name(self, False)
 
     def getpeername(self):
-        cdef uv.sockaddr_storage ss
-        cdef int n = sizeof(ss)
-        cdef int err
-        self._ensure_open()
-        err = uv.uv_udp_getpeername(<uv.uv_udp_t*>self._handle, <uv.sockaddr*>&ss, &n)
-        if err < 0:
-            self._raise(err)
-        return _sockaddr_to(<uv.sockaddr*>&ss)
+        """The peer's address, as a tuple."""
+        return _socket_name(self, True)
 
     def start_recv(self, callback):
         """Receive: ``callback(handle, (ip, port), flags, data, error)``."""
