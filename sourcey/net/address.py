@@ -82,7 +82,8 @@ def _split(text: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
-def resolve(loop: uv.Loop, address: Address, callback: Callable, *,
+def resolve(loop: uv.Loop, address: Address,
+            callback: Callable[[list[Address] | None, OSError | None], object], *,
             socktype: int = socket.SOCK_STREAM, family: int = 0) -> uv.dns.DNSRequest | None:
     """Resolve ``address`` on libuv's thread pool; ``callback(addresses, error)`` gets a
     list of IP Addresses, or None and an OSError (``socket.gaierror`` for DNS failures).
@@ -91,12 +92,12 @@ def resolve(loop: uv.Loop, address: Address, callback: Callable, *,
         callback([address], None)
         return None
 
-    def done(result, code):
+    def done(result: list[uv.dns.AddrinfoResult] | None, code: int | None) -> None:
         if code is not None:
             callback(None, error_from_code(code))
             return
         seen: list[Address] = []
-        for info in result:
+        for info in result or ():
             found = Address(info.sockaddr[0], info.sockaddr[1])
             if found not in seen:
                 seen.append(found)
