@@ -84,14 +84,7 @@ cdef class Pipe(Stream):
 
     def accept(self, Handle client not None):
         """Accept a connection, or on an IPC pipe a received TCP/UDP/Pipe handle."""
-        cdef int err
-        self._ensure_open()
-        client._ensure_open()
-        if client.loop is not self.loop:
-            raise ValueError("client must belong to the same loop")
-        err = uv.uv_accept(<uv.uv_stream_t*>self._handle, <uv.uv_stream_t*>client._handle)
-        if err < 0:
-            self._raise(err)
+        self._accept(client)
 
     def write(self, data, callback=None, Handle send_handle=None):
         """Write data; on an IPC pipe, ``send_handle`` (a TCP, UDP or Pipe) travels with it."""

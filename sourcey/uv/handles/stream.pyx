@@ -173,14 +173,15 @@ cdef class Stream(Handle):
 
     def accept(self, Stream client not None):
         """Accept a pending connection into ``client``, a new handle on the same loop."""
-        cdef int err
+        self._accept(client)
+
+    cdef int _accept(self, Handle client) except -1:
         self._ensure_open()
         client._ensure_open()
         if client.loop is not self.loop:
             raise ValueError("client must belong to the same loop")
-        err = uv.uv_accept(<uv.uv_stream_t*>self._handle, <uv.uv_stream_t*>client._handle)
-        if err < 0:
-            self._raise(err)
+        return self._check(uv.uv_accept(<uv.uv_stream_t*>self._handle,
+                                        <uv.uv_stream_t*>client._handle))
 
     def start_read(self, callback):
         """Start reading: ``callback(handle, data, error)``; data is None at EOF (error
