@@ -38,7 +38,10 @@ cdef void _stream_read(uv.uv_stream_t* stream, ssize_t nread, const uv.uv_buf_t*
         return
     self = <Stream>stream.data
     self._on_read(buf.base, nread)
-    self._sync_ref()
+    if nread < 0:
+        # libuv stopped reading at EOF or an error. A callback that stopped or closed
+        # the stream on data did its own _sync_ref.
+        self._sync_ref()
 
 
 cdef void _write_req_free(WriteReq* w) noexcept:
@@ -208,6 +211,21 @@ cdef class Stream(Handle):
     def write(self, data, callback=None):
         """Write a bytes-like object or a list of them; ``callback(handle, error)`` when
         done. The buffers are held, not copied, until then."""
+        cdef uv.uv_buf_t buf
+        cdef uv.uv_stream_t* stream
+        cdef int n
+        if callback is None and type(data) is bytes:
+            # The echo case, kept short: one bytes object and nothing queued.
+            self._ensure_open()
+            stream = <uv.uv_stream_t*>self._handle
+            if stream.write_queue_size == 0 and PyBytes_GET_SIZE(data) > 0:
+                buf.base = PyBytes_AS_STRING(data)
+                buf.len = <size_t>PyBytes_GET_SIZE(data)
+                n = uv.uv_try_write(stream, &buf, 1)
+                if n == <int>buf.len:
+                    return
+                if n > 0:
+                    data = memoryview(data)[n:]     # queue the rest, still without a copy
         self._write(data, callback, None)
 
     cdef int _write(self, object data, object callback, Handle send_handle) except -1:
