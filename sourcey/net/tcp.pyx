@@ -236,6 +236,11 @@ cdef class TCPSocket(Socket):
             # What the kernel does not take at once is queued, and every queued write
             # reports to _written (the stream's _queued_cb): the watermarks and any
             # write failure are tracked there, with no callback on the direct path.
+            if type(data) is bytes:
+                self._tcp._ensure_open()          # and on the loop's thread
+                data = self._tcp._write_now(data)
+                if data is None:
+                    return not self._above_high
             self._tcp._write(data, None, None)
             if not self._above_high and self._tcp._queued() > self._high:
                 self._above_high = True

@@ -9,4 +9,5 @@ cdef class Stream(Handle):
     cdef void _on_read(self, const char* data, ssize_t nread) noexcept
     cdef int _write(self, object data, object callback, Handle send_handle) except -1
     cdef size_t _queued(self) noexcept
+    cdef object _write_now(self, bytes data)
     cdef int _accept(self, Handle client) except -1

@@ -211,22 +211,29 @@ cdef class Stream(Handle):
     def write(self, data, callback=None):
         """Write a bytes-like object or a list of them; ``callback(handle, error)`` when
         done. The buffers are held, not copied, until then."""
-        cdef uv.uv_buf_t buf
-        cdef uv.uv_stream_t* stream
-        cdef int n
         if callback is None and type(data) is bytes:
-            # The echo case, kept short: one bytes object and nothing queued.
             self._ensure_open()
-            stream = <uv.uv_stream_t*>self._handle
-            if stream.write_queue_size == 0 and PyBytes_GET_SIZE(data) > 0:
-                buf.base = PyBytes_AS_STRING(data)
-                buf.len = <size_t>PyBytes_GET_SIZE(data)
-                n = uv.uv_try_write(stream, &buf, 1)
-                if n == <int>buf.len:
-                    return
-                if n > 0:
-                    data = memoryview(data)[n:]     # queue the rest, still without a copy
+            data = self._write_now(data)
+            if data is None:
+                return
         self._write(data, callback, None)
+
+    cdef object _write_now(self, bytes data):
+        """The echo case, kept short: write one bytes object at once if nothing is
+        queued. Returns None when it all went, else what is left to queue (the bytes, or
+        a memoryview of the rest: still no copy). The stream must be open."""
+        cdef uv.uv_stream_t* stream = <uv.uv_stream_t*>self._handle
+        cdef uv.uv_buf_t buf
+        cdef int n
+        if stream.write_queue_size == 0 and PyBytes_GET_SIZE(data) > 0:
+            buf.base = PyBytes_AS_STRING(data)
+            buf.len = <size_t>PyBytes_GET_SIZE(data)
+            n = uv.uv_try_write(stream, &buf, 1)
+            if n == <int>buf.len:
+                return None
+            if n > 0:
+                return memoryview(data)[n:]
+        return data
 
     cdef int _write(self, object data, object callback, Handle send_handle) except -1:
         cdef uv.uv_stream_t* stream
