@@ -122,11 +122,16 @@ def extensions():
         "sourcey.uv._core": "sourcey/uv/_core.pyx",
         "sourcey.signals": "sourcey/signals.pyx",
         "sourcey.net._net": "sourcey/net/_net.pyx",
+        "sourcey.http._parser": "sourcey/http/_parser.pyx",
+    }
+    # Our own C compiled into a module beside its .pyx (csrc/).
+    c_sources = {
+        "sourcey.http._parser": ["csrc/http1_parser.c"],
     }
     exts = [
         Extension(
             name,
-            [source],
+            [source, *c_sources.get(name, [])],
             include_dirs=[os.path.join(ROOT, "csrc")],
             define_macros=macros,
             extra_compile_args=cflags,
