@@ -123,6 +123,7 @@ def extensions():
         "sourcey.signals": "sourcey/signals.pyx",
         "sourcey.net._net": "sourcey/net/_net.pyx",
         "sourcey.http._parser": "sourcey/http/_parser.pyx",
+        "sourcey.http._server": "sourcey/http/_server.pyx",
     }
     # Our own C compiled into a module beside its .pyx (csrc/).
     c_sources = {

@@ -1,8 +1,10 @@
 """sourcey.http: HTTP/1.1 for sourcey.
 
-So far the sans-IO core: a strict HTTP/1.1 parser (``csrc/http1_parser.c``, RFC 9110 and
-RFC 9112) with two faces, ``parse()`` for a whole stream and ``Parser`` for feeding it
-piece by piece. Both give the same answer however the input is split.
+``Server(handler)`` serves HTTP/1.1 over sourcey.uv: ``handler(request, response)`` runs
+for each request (see :class:`Server`). Under it, the sans-IO core: a strict HTTP/1.1
+parser (``csrc/http1_parser.c``, RFC 9110 and RFC 9112) with two faces, ``parse()`` for a
+whole stream and ``Parser`` for feeding it piece by piece. Both give the same answer
+however the input is split.
 
 Fields of a :class:`Message`: ``method``, ``target`` and ``version`` (``"1.0"`` or
 ``"1.1"``) are ``str``; ``status`` is an ``int`` (``None`` for requests); ``reason`` and
@@ -12,5 +14,7 @@ keep their case; values lose the surrounding whitespace, RFC 9110 §5.5); ``body
 """
 
 from ._parser import Message, ParseError, Parser, parse
+from ._server import Headers, Request, Response, Server
 
-__all__ = ["Message", "ParseError", "Parser", "parse"]
+__all__ = ["Headers", "Message", "ParseError", "Parser", "Request", "Response", "Server",
+           "parse"]
