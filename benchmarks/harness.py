@@ -136,6 +136,7 @@ class Workload:
     baseline: str = "uvloop"  # the second ratio column
     quick: bool = False  # part of ``run.py --quick``
     totals: tuple[str, ...] = ()  # result keys summed over rounds as extra columns
+    cpu_ratio: bool = False  # a column: srv CPU per unit divided by the reference's
     setup: Callable[[str], dict[str, str]] | None = None  # (scratch dir) -> extra fields
 
     def title(self, params: dict[str, str]) -> str:
@@ -683,9 +684,11 @@ def format_table(workload: Workload, summaries: list[Summary]) -> str:
     base = by_name.get(workload.baseline)
     ref_rate = ref.rate if ref else None
     base_rate = base.rate if base else None
+    ref_cpu = ref.cpu_per_unit_us() if ref and ref.trials else None
+    cpu_cols = [f"srv us x {workload.reference}"] if workload.cpu_ratio else []
     headers = ["server", f"{workload.metric} (median)", f"x {workload.reference}",
                f"x {workload.baseline}", "p50 us", "p99 us", f"srv us/{workload.unit}",
-               "srv CPU", "load CPU", "other CPU", "spread min-max", "rounds",
+               *cpu_cols, "srv CPU", "load CPU", "other CPU", "spread min-max", "rounds",
                *[f"{k} (sum)" for k in workload.totals]]
     rows = []
     for s in summaries:
@@ -694,6 +697,7 @@ def format_table(workload: Workload, summaries: list[Summary]) -> str:
             rows.append([s.server, "skipped" if s.skipped else "failed", why])
             continue
         rate = s.rate
+        cpu = s.cpu_per_unit_us()
         lo, hi = min(s.rates), max(s.rates)
         spread = f"{fmt_rate(lo)}-{fmt_rate(hi)} ({(hi - lo) / rate * 100:.0f}%)" if rate else "-"
         rows.append([
@@ -701,7 +705,9 @@ def format_table(workload: Workload, summaries: list[Summary]) -> str:
             f"{rate / ref_rate:.2f}" if rate and ref_rate else "-",
             f"{rate / base_rate:.2f}" if rate and base_rate else "-",
             fmt_num(s.median("p50_us")), fmt_num(s.median("p99_us")),
-            fmt_num(s.cpu_per_unit_us(), 2), fmt_pct(s.cpu_share("server")),
+            fmt_num(cpu, 2),
+            *([f"{cpu / ref_cpu:.2f}" if cpu and ref_cpu else "-"] if cpu_cols else []),
+            fmt_pct(s.cpu_share("server")),
             fmt_pct(s.cpu_share("load")), fmt_pct(s.cpu_share("other")), spread,
             f"{len(s.trials)}" + (f" ({len(s.failures)} failed)" if s.failures else ""),
             *[fmt_num(s.total(k), 0) for k in workload.totals],

@@ -160,6 +160,7 @@ def run_workload(workload: Workload, server_names: list[str], skipped: dict[str,
     for name, reason in skipped.items():
         print(f"  skip {name}: {reason}")
     active = [n for n in server_names if n not in skipped]
+    width = max([10, *map(len, active)])
     for rnd in range(args.rounds):
         shift = rnd % len(active) if active else 0
         order = active[shift:] + active[:shift]
@@ -180,7 +181,7 @@ def run_workload(workload: Workload, server_names: list[str], skipped: dict[str,
                 continue
             except TrialError as exc:
                 summary.failures.append(str(exc))
-                print(f"  round {rnd + 1}/{args.rounds}  {name:<10} failed: {exc}")
+                print(f"  round {rnd + 1}/{args.rounds}  {name:<{width}} failed: {exc}")
                 continue
             summary.trials.append(trial)
             r = trial.result
@@ -188,7 +189,7 @@ def run_workload(workload: Workload, server_names: list[str], skipped: dict[str,
             other = trial.share(trial.other_cpu_s)
             if other is not None and other > NOISY:
                 notes += f"  NOISY: other processes used {other:.0%} of a CPU"
-            print(f"  round {rnd + 1}/{args.rounds}  {name:<10} "
+            print(f"  round {rnd + 1}/{args.rounds}  {name:<{width}} "
                   f"{harness.fmt_rate(float(r['rate'])):>8} {workload.metric}  "
                   f"p99 {harness.fmt_num(r.get('p99_us'))} us  "
                   f"srv CPU {harness.fmt_pct(trial.share(trial.server_cpu_s))}  "
