@@ -59,8 +59,21 @@ class Response:
 class Server:
     handler: Callable[[Request, Response], object]
     loop: Loop
+    max_body: int | None
+    header_timeout: float | None
+    idle_timeout: float | None
     def __init__(
-        self, handler: Callable[[Request, Response], object], *, loop: Loop | None = None
+        self,
+        handler: Callable[[Request, Response], object],
+        *,
+        loop: Loop | None = None,
+        max_body: int | None = 1048576,
+        header_timeout: float | None = 10.0,
+        idle_timeout: float | None = 60.0,
+        max_start_line: int = 8190,
+        max_header_line: int = 8190,
+        max_headers: int = 100,
+        max_head: int = 32768,
     ) -> None: ...
     def listen(
         self, host: str = "127.0.0.1", port: int = 0, *, backlog: int = 511

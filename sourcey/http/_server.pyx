@@ -4,13 +4,17 @@
 # Parser.feed_ptr (no bytes object per read). Completed requests go to the handler at
 # once; their responses are written in request order: the response at the head of the
 # connection's queue writes to the socket, the ones behind it buffer until it ends.
+#
+# Timeouts: each connection keeps one deadline (loop time, ms) for the phase it is in
+# (waiting for a request, inside a request head, lingering after its last response); one
+# repeating Timer per Server walks the connections and enforces them (Server._tick).
 
 import logging
 import time
 from email.utils import formatdate
 from http import HTTPStatus
 
-from sourcey.http._parser cimport Parser
+from sourcey.http._parser cimport H1_BODY_LENGTH, Parser
 from sourcey.uv cimport libuv
 from sourcey.uv._core cimport TCP
 
@@ -22,6 +26,15 @@ _log = logging.getLogger("sourcey.http.server")
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _LINGER = 2.0          # seconds to drain the peer's input after our last response
 _MAX_PENDING = 32      # pipelined requests awaiting their response before reading pauses
+
+# A connection's phase, which decides its deadline.
+cdef enum:
+    _P_NONE = 0        # not yet set
+    _P_IDLE = 1        # between requests: idle_timeout (header_timeout before the first)
+    _P_HEAD = 2        # part of a request head received: header_timeout
+    _P_BODY = 3        # a request body is arriving: no deadline
+    _P_BUSY = 4        # responses pending, or no more requests taken: no deadline
+    _P_LINGER = 5      # draining the peer's input after the last response: _LINGER
 
 cdef long _date_second = -1
 cdef str _date_value = ""
@@ -277,13 +290,24 @@ cdef class _Conn(TCP):
     cdef bint eof
     cdef bint shut             # shutdown() called
     cdef bint paused           # reading stopped: too many responses pending
+    cdef bint served           # a request was received whole
     cdef object peer
-    cdef object timer
     cdef object continued      # the request head last checked for Expect: 100-continue
+    cdef int phase             # _P_*
+    cdef double deadline       # loop time (ms) when the phase times out; 0: never
+    cdef long long max_body    # -1: no limit
+    cdef double header_ms      # the server's timeouts in ms; -1: none
+    cdef double idle_ms
+    cdef object body_list      # the parser's body pieces, counted so far:
+    cdef Py_ssize_t body_count  # ... this many of them,
+    cdef Py_ssize_t body_len   # ... holding this many bytes
 
     cdef int _start(self, server) except -1:
         self.server = server
-        self.parser = Parser("request")
+        self.parser = Parser("request", **server._limits)
+        self.max_body = -1 if server.max_body is None else server.max_body
+        self.header_ms = -1.0 if server.header_timeout is None else server.header_timeout * 1e3
+        self.idle_ms = -1.0 if server.idle_timeout is None else server.idle_timeout * 1e3
         self.pending = []
         try:
             self.peer = self.getpeername()
@@ -291,7 +315,64 @@ cdef class _Conn(TCP):
             self.peer = None
         self.nodelay(True)
         self.start_read(_no_read_callback)
+        self._rearm()
         return 0
+
+    cdef int _rearm(self) except -1:
+        """Set the deadline when the phase changes (not on every read: a slowloris's
+        dribble does not push its header deadline back)."""
+        cdef int phase
+        cdef double timeout = -1.0
+        if self.closed or self.shut or self.phase == _P_LINGER:
+            return 0
+        if self.pending or self.no_more:
+            phase = _P_BUSY
+        elif self.parser._cur is not None:
+            phase = _P_BODY
+        elif self.parser.idle:
+            phase = _P_IDLE
+        else:
+            phase = _P_HEAD
+        if phase == self.phase:
+            return 0
+        self.phase = phase
+        if phase == _P_IDLE:
+            timeout = self.idle_ms if self.served else self.header_ms
+        elif phase == _P_HEAD:
+            timeout = self.header_ms
+        self.deadline = 0.0 if timeout < 0 else self.loop.now() + timeout
+        return 0
+
+    cdef int _expire(self) except -1:
+        """The deadline passed (called by Server._tick)."""
+        cdef int phase = self.phase
+        self.deadline = 0.0
+        if phase == _P_HEAD and not self.pending and not self.no_more:
+            self.no_more = True
+            self.phase = _P_BUSY
+            self._error(408, "the request head was not received in time")
+        elif phase == _P_IDLE or phase == _P_LINGER:
+            self._close()
+        return 0
+
+    cdef bint _body_too_large(self):
+        """The request whose body is arriving declares or has grown past max_body."""
+        cdef Py_ssize_t i, n
+        if self.max_body < 0:
+            return False
+        if self.parser._p.body == H1_BODY_LENGTH \
+                and self.parser._p.content_length > self.max_body:
+            return True
+        body = self.parser._body
+        if body is not self.body_list:
+            self.body_list = body
+            self.body_count = 0
+            self.body_len = 0
+        n = len(body)
+        for i in range(self.body_count, n):
+            self.body_len += len(body[i])
+        self.body_count = n
+        return self.body_len > self.max_body
 
     cdef void _on_read(self, const char* data, ssize_t nread) noexcept:
         cdef list out = []
@@ -314,8 +395,15 @@ cdef class _Conn(TCP):
                     self._error(err.status, err.reason)
                 return
             self._dispatch_all(out)
-            if self.parser._cur is not None and self.parser._cur is not self.continued:
-                self._continue()
+            if self.parser._cur is not None and not self.no_more and not self.closed:
+                if self._body_too_large():
+                    self.no_more = True
+                    self.parser._body = []      # the part received: not kept till the close
+                    self.body_list = None
+                    self._error(413, "the request body is larger than the server takes")
+                elif self.parser._cur is not self.continued:
+                    self._continue()
+            self._rearm()
         except BaseException:
             _log.exception("sourcey.http.Server: connection from %s failed", self.peer)
             self._close()
@@ -346,6 +434,12 @@ cdef class _Conn(TCP):
 
     cdef int _dispatch(self, msg) except -1:
         server = self.server
+        if self.max_body >= 0 and len(msg.body) > self.max_body:
+            self.no_more = True
+            self._error(413, "the request body is larger than the server takes")
+            return 0
+        self.served = True
+        self.phase = _P_NONE       # a request went through: the next phase starts afresh
         request = Request(msg.method, msg.target, msg.version,
                           Headers([(n.decode("latin-1"), v.decode("latin-1"))
                                    for n, v in msg.headers]),
@@ -413,6 +507,7 @@ cdef class _Conn(TCP):
         elif self.paused and len(self.pending) <= _MAX_PENDING // 2 and not self.closed:
             self.paused = False
             self.start_read(_no_read_callback)
+        self._rearm()
         return 0
 
     cdef int _linger(self) except -1:
@@ -434,8 +529,11 @@ cdef class _Conn(TCP):
         except Exception:
             self._close()
             return 0
-        self.timer = uv.Timer(self.loop)
-        self.timer.start(self._linger_expired, _LINGER)
+        if self.paused:
+            self.paused = False
+            self.start_read(_no_read_callback)
+        self.phase = _P_LINGER
+        self.deadline = self.loop.now() + _LINGER * 1000.0
         return 0
 
     def _shut(self):
@@ -453,13 +551,8 @@ cdef class _Conn(TCP):
         except Exception:
             self._close()
 
-    def _linger_expired(self, timer):
-        self._close()
-
     def _close(self):
-        if self.timer is not None:
-            self.timer.close()
-            self.timer = None
+        self.deadline = 0.0
         self.no_more = True
         self.pending = []
         if not self.closed:
@@ -474,6 +567,8 @@ def _conn_closed(_Conn conn):
     server = conn.server
     if server is not None:
         server._conns.discard(conn)
+        if not server._conns:
+            server._no_connections()
     conn.server = None
 
 
@@ -488,13 +583,51 @@ class Server:
     (else the connection is cut), and is logged to ``logging.getLogger("sourcey.http.
     server")``. ``close()`` stops accepting, lets in-flight responses finish and closes
     idle connections.
+
+    Limits (keyword options; a timeout of None disables it):
+
+    - ``max_body`` (1 MiB; None: no limit): a request whose Content-Length exceeds it is
+      answered 413 before its body is read, a chunked body 413 once it grows past it;
+      the connection is then closed.
+    - ``header_timeout`` (10 s): a request head not complete this long after its first
+      byte gets 408 and the close; bytes arriving do not extend it, so a client dribbling
+      its head (slowloris) gets 408 too. A new connection that sends nothing for this
+      long is closed without a response.
+    - ``idle_timeout`` (60 s): a keep-alive connection idle this long between requests
+      is closed without a response.
+    - ``max_start_line``, ``max_header_line``, ``max_headers``, ``max_head``: the
+      parser's limits (see :class:`Parser`); beyond them, 414 or 431 and the close.
+
+    Timeouts are enforced by one repeating timer per server that walks its connections
+    while there are any: a deadline fires up to one tick late, a tick being a quarter of
+    the smallest timeout, at least 0.05 s and at most 1 s. The timer does not keep the
+    loop alive by itself. A request body being received and a response being produced
+    have no deadline.
     """
 
-    def __init__(self, handler, *, loop=None):
+    def __init__(self, handler, *, loop=None, max_body=1 << 20, header_timeout=10.0,
+                 idle_timeout=60.0, max_start_line=8190, max_header_line=8190,
+                 max_headers=100, max_head=32768):
         if not callable(handler):
             raise TypeError("handler must be callable")
+        if max_body is not None and not 0 <= max_body < 1 << 62:
+            raise ValueError("max_body must be >= 0 (and below 2**62) or None")
+        for name, value in (("header_timeout", header_timeout),
+                            ("idle_timeout", idle_timeout)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive or None")
         self.handler = handler
         self.loop = loop if loop is not None else uv.Loop.default_loop()
+        self.max_body = None if max_body is None else int(max_body)
+        self.header_timeout = None if header_timeout is None else float(header_timeout)
+        self.idle_timeout = None if idle_timeout is None else float(idle_timeout)
+        self._limits = {"max_start_line": max_start_line, "max_header_line": max_header_line,
+                        "max_headers": max_headers, "max_head": max_head}
+        Parser("request", **self._limits)          # checks the limits now
+        shortest = min(t for t in (self.header_timeout, self.idle_timeout, _LINGER)
+                       if t is not None)
+        self._tick_interval = min(1.0, max(0.05, shortest / 4))
+        self._ticker = None
         self._listener = None
         self._address = None
         self._conns = set()
@@ -545,7 +678,33 @@ class Server:
             conn.close()
             return
         self._conns.add(conn)
+        if self._ticker is None:
+            self._ticker = uv.Timer(self.loop)
+            self._ticker.ref = False
+        if len(self._conns) == 1:
+            self._ticker.start(self._tick, self._tick_interval, self._tick_interval)
         conn._start(self)
+
+    def _tick(self, timer):
+        """Enforce the connections' deadlines (O(connections) per tick)."""
+        cdef _Conn conn
+        cdef double now = self.loop.now()
+        for conn in list(self._conns):
+            if conn.deadline and now >= conn.deadline:
+                try:
+                    conn._expire()
+                except Exception:
+                    _log.exception("sourcey.http.Server: timeout on %s failed", conn.peer)
+                    conn._close()
+
+    def _no_connections(self):
+        if self._ticker is None:
+            return
+        if self._closing:
+            self._ticker.close()
+            self._ticker = None
+        else:
+            self._ticker.stop()
 
     def close(self):
         """Stop accepting; close idle connections, the others after their responses."""
@@ -557,6 +716,8 @@ class Server:
             conn.no_more = True
             if not conn.pending:
                 conn._shut()
+        if not self._conns:
+            self._no_connections()
 
     def __repr__(self):
         return f"<Server {self.address} connections={len(self._conns)}>"
