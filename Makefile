@@ -19,7 +19,8 @@ $(VENV)/.stamp: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "Cython>=3.1" "setuptools>=77" wheel build \
-		pytest pytest-timeout pytest-benchmark uvloop trustme ruff cython-lint mypy
+		pytest pytest-timeout pytest-benchmark uvloop httptools aiohttp trustme \
+		ruff cython-lint mypy
 	touch $@
 
 libuv: vendor/libuv/.fetched
