@@ -301,6 +301,7 @@ cdef class _Conn(TCP):
     cdef object body_list      # the parser's body pieces, counted so far:
     cdef Py_ssize_t body_count  # ... this many of them,
     cdef Py_ssize_t body_len   # ... holding this many bytes
+    cdef list cork             # while a read is processed: output gathered for one writev
 
     cdef int _start(self, server) except -1:
         self.server = server
@@ -376,6 +377,7 @@ cdef class _Conn(TCP):
 
     cdef void _on_read(self, const char* data, ssize_t nread) noexcept:
         cdef list out = []
+        self.cork = []
         try:
             if nread < 0:
                 self.eof = True
@@ -407,6 +409,11 @@ cdef class _Conn(TCP):
         except BaseException:
             _log.exception("sourcey.http.Server: connection from %s failed", self.peer)
             self._close()
+        finally:
+            try:
+                self._flush()
+            finally:
+                self.cork = None
 
     cdef int _continue(self) except -1:
         """A request head is in, its body not yet: answer ``Expect: 100-continue`` with
@@ -476,8 +483,26 @@ cdef class _Conn(TCP):
     cdef int _send(self, bytes data) except -1:
         if self.closed or not data:
             return 0
+        if self.cork is not None:
+            self.cork.append(data)
+            return 0
         try:
             self._write(data, None, None)
+        except Exception:
+            self._close()
+        return 0
+
+    cdef int _flush(self) except -1:
+        """Write what the responses of this read produced: one writev for all of them
+        (pipelined requests answered together)."""
+        out = self.cork
+        if not out:
+            return 0
+        self.cork = []
+        if self.closed:
+            return 0
+        try:
+            self._write(out, None, None)
         except Exception:
             self._close()
         return 0
@@ -524,6 +549,7 @@ cdef class _Conn(TCP):
         if self.closed or self.shut:
             return 0
         self.shut = True
+        self._flush()                   # what this read answered goes before the FIN
         try:
             self.shutdown()
         except Exception:
@@ -546,6 +572,7 @@ cdef class _Conn(TCP):
                 self._close()
             return
         self.shut = True
+        self._flush()                   # what this read answered goes before the FIN
         try:
             self.shutdown(_closing_shutdown)
         except Exception:
@@ -556,6 +583,7 @@ cdef class _Conn(TCP):
         self.no_more = True
         self.pending = []
         if not self.closed:
+            self._flush()               # what was answered still goes out (then the cut)
             self.close(_conn_closed)
 
 
