@@ -79,17 +79,23 @@ class SSLServer(TCPServer):
 
     ``AcceptConnection(socket)`` comes at TCP accept with an SSLSocket whose handshake is
     under way; attach to its signals there: it emits Connect once the handshake has
-    completed, or Error (ssl.SSLError) and Close if it fails."""
+    completed, or Error (ssl.SSLError, or TimeoutError after ``handshake_timeout``
+    seconds) and Close if it fails."""
 
     def __init__(self, host: str, port: int = 0,
                  on_accept: Callable[[Any], object] | None = None, *,
                  context: ssl.SSLContext, loop: uv.Loop | None = None, backlog: int = 511,
-                 reuseport: bool = False) -> None:
+                 reuseport: bool = False, handshake_timeout: float | None = 10.0) -> None:
         if not isinstance(context, ssl.SSLContext):
             raise TypeError(f"context must be an ssl.SSLContext, not {type(context).__name__}")
+        if handshake_timeout is not None and not handshake_timeout > 0:
+            raise ValueError(f"handshake_timeout must be positive, not {handshake_timeout!r}")
         self.context = context
+        self.handshake_timeout = handshake_timeout
         super().__init__(host, port, on_accept, loop=loop, backlog=backlog,
                          reuseport=reuseport)
 
     def _make_listener(self) -> SSLSocket:
-        return SSLSocket(self.loop, self.context)
+        listener = SSLSocket(self.loop, self.context)
+        listener.handshake_timeout = self.handshake_timeout
+        return listener

@@ -72,7 +72,7 @@ class SSLSocket(TCPSocket):
 
     __slots__ = ("context", "server_hostname", "server_side", "_incoming", "_outgoing",
                  "_sslobj", "_handshaked", "_tls_closing", "_held", "_tls_timer",
-                 "_peer_addr")
+                 "_peer_addr", "handshake_timeout")
 
     transport = "SSL"
     close_timeout = 5.0
@@ -95,6 +95,9 @@ class SSLSocket(TCPSocket):
         self._held: list[bytes] | None = None
         self._tls_timer: Any = None
         self._peer_addr: Address | None = None
+        # On a listener: how long an accepted connection has to finish its handshake
+        # (None: forever). A client that connects and never says hello is cut off.
+        self.handshake_timeout: float | None = 10.0
         if server_side:
             assert context is not None
             self._sslobj = context.wrap_bio(self._incoming, self._outgoing, server_side=True)
@@ -146,7 +149,11 @@ class SSLSocket(TCPSocket):
         TCPSocket.listen(self, backlog)
 
     def _new_connection(self) -> SSLSocket:
-        return SSLSocket(self.loop, self.context, server_side=True)
+        conn = SSLSocket(self.loop, self.context, server_side=True)
+        if self.handshake_timeout is not None:
+            conn._tls_timer = uv.Timer(self.loop)
+            conn._tls_timer.start(conn._timed_out, self.handshake_timeout)
+        return conn
 
     # -- the raw path (called by TCPSocket, in C, instead of its signals) --------------
 

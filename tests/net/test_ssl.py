@@ -732,3 +732,26 @@ def test_openssl_s_client(loop, runner, errors, pem_files, server_ctx, tmp_path)
         assert names == ["localhost"]
     finally:
         kill(proc)
+
+
+def test_a_client_that_never_says_hello_is_cut_off(loop, runner, errors, server_ctx):
+    """An accepted connection must finish its handshake within handshake_timeout: a
+    client that connects and sends nothing gets closed (Error: TimeoutError, then Close)."""
+    accepted = []
+    server = echo_server(loop, server_ctx, accepted, handshake_timeout=0.2)
+    client = socket.create_connection(server.address, timeout=5)
+    try:
+        runner.until(loop, lambda: accepted and accepted[0][1].closed, timeout=5)
+        sock, events = accepted[0]
+        assert len(events.errors) == 1 and isinstance(events.errors[0], TimeoutError)
+        assert events.connects == 0
+        assert client.recv(100) == b""               # the server closed the connection
+    finally:
+        client.close()
+        server.close()
+        runner.run(loop)
+
+
+def test_handshake_timeout_must_be_positive(loop, server_ctx):
+    with pytest.raises(ValueError):
+        SSLServer("127.0.0.1", 0, context=server_ctx, loop=loop, handshake_timeout=0)
