@@ -241,7 +241,9 @@ cdef class TCPSocket(Socket):
                 data = self._tcp._write_now(data)
                 if data is None:
                     return not self._above_high
-            self._tcp._write(data, None, None)
+                self._tcp._write(data, None, None, True)
+            else:
+                self._tcp._write(data, None, None)
             if not self._above_high and self._tcp._queued() > self._high:
                 self._above_high = True
         except uv.error.UVError as exc:

@@ -165,51 +165,36 @@ cdef class Handle:
     def fileno(self):
         """The handle's file descriptor."""
         cdef uv.uv_os_fd_t fd
-        cdef int err
         self._ensure_open()
-        err = uv.uv_fileno(self._handle, &fd)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_fileno(self._handle, &fd))
         return fd
 
     @property
     def send_buffer_size(self):
         """The socket's SO_SNDBUF (Linux reports twice the value set)."""
         cdef int value = 0
-        cdef int err
         self._ensure_open()
-        err = uv.uv_send_buffer_size(self._handle, &value)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_send_buffer_size(self._handle, &value))
         return value
 
     @send_buffer_size.setter
     def send_buffer_size(self, int value):
-        cdef int err
         self._ensure_open()
         if value <= 0:
             raise ValueError("send_buffer_size must be positive")
-        err = uv.uv_send_buffer_size(self._handle, &value)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_send_buffer_size(self._handle, &value))
 
     @property
     def receive_buffer_size(self):
         """The socket's SO_RCVBUF (Linux reports twice the value set)."""
         cdef int value = 0
-        cdef int err
         self._ensure_open()
-        err = uv.uv_recv_buffer_size(self._handle, &value)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_recv_buffer_size(self._handle, &value))
         return value
 
     @receive_buffer_size.setter
     def receive_buffer_size(self, int value):
-        cdef int err
         self._ensure_open()
         if value <= 0:
             raise ValueError("receive_buffer_size must be positive")
-        err = uv.uv_recv_buffer_size(self._handle, &value)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_recv_buffer_size(self._handle, &value))

@@ -36,11 +36,9 @@ cdef class Pipe(Stream):
     def bind(self, name):
         """Bind to a path (or an abstract name starting with NUL)."""
         cdef bytes b = _pipe_name(name)
-        cdef int err
         self._ensure_open()
-        err = uv.uv_pipe_bind2(<uv.uv_pipe_t*>self._handle, b, len(b), uv.UV_PIPE_NO_TRUNCATE)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_pipe_bind2(<uv.uv_pipe_t*>self._handle, b, len(b),
+                                     uv.UV_PIPE_NO_TRUNCATE))
 
     def connect(self, name, callback=None):
         """Connect to a bound pipe; ``callback(handle, error)`` when done."""
@@ -53,18 +51,12 @@ cdef class Pipe(Stream):
         r = _stream_req_new(self, uv.UV_CONNECT, callback)
         err = uv.uv_pipe_connect2(<uv.uv_connect_t*>r.req, <uv.uv_pipe_t*>self._handle,
                                   b, len(b), uv.UV_PIPE_NO_TRUNCATE, _stream_connected)
-        if err < 0:
-            _stream_req_abort(r, uv.UV_CONNECT)
-            self._raise(err)
-        self._sync_ref()
+        _stream_req_started(self, r, uv.UV_CONNECT, err)
 
     def open(self, int fd):
         """Wrap an existing file descriptor (a pipe or a Unix socket)."""
-        cdef int err
         self._ensure_open()
-        err = uv.uv_pipe_open(<uv.uv_pipe_t*>self._handle, fd)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_pipe_open(<uv.uv_pipe_t*>self._handle, fd))
 
     def pending_instances(self, int count):
         """The number of pending pipe instances (meaningful on Windows only)."""
@@ -96,30 +88,21 @@ cdef class Pipe(Stream):
 
     def chmod(self, int flags):
         """Make the bound pipe readable/writable by everyone: UV_READABLE, UV_WRITABLE."""
-        cdef int err
         self._ensure_open()
-        err = uv.uv_pipe_chmod(<uv.uv_pipe_t*>self._handle, flags)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_pipe_chmod(<uv.uv_pipe_t*>self._handle, flags))
 
     def getsockname(self):
         """The name this pipe is bound to."""
         cdef char buf[512]
         cdef size_t n = sizeof(buf)
-        cdef int err
         self._ensure_open()
-        err = uv.uv_pipe_getsockname(<uv.uv_pipe_t*>self._handle, buf, &n)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_pipe_getsockname(<uv.uv_pipe_t*>self._handle, buf, &n))
         return _pipe_name_result(buf, n)
 
     def getpeername(self):
         """The name of the pipe this one is connected to."""
         cdef char buf[512]
         cdef size_t n = sizeof(buf)
-        cdef int err
         self._ensure_open()
-        err = uv.uv_pipe_getpeername(<uv.uv_pipe_t*>self._handle, buf, &n)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_pipe_getpeername(<uv.uv_pipe_t*>self._handle, buf, &n))
         return _pipe_name_result(buf, n)

@@ -7,7 +7,9 @@ cdef class Stream(Handle):
     # for EOF/errors (nread < 0). The default makes bytes and calls the read callback;
     # C consumers (HTTP parser, WebSocket framing) override it and parse in place.
     cdef void _on_read(self, const char* data, ssize_t nread) noexcept
-    cdef int _write(self, object data, object callback, Handle send_handle) except -1
+    # tried: the caller already tried the write (_write_now); queue what is left.
+    cdef int _write(self, object data, object callback, Handle send_handle,
+                    bint tried=*) except -1
     cdef size_t _queued(self) noexcept
     cdef object _write_now(self, bytes data)
     cdef int _accept(self, Handle client) except -1

@@ -106,13 +106,18 @@ cdef void _stream_req_done(uv.uv_req_t* req, uv.uv_req_type kind, int status) no
     self._sync_ref()
 
 
-cdef void _stream_req_abort(StreamReq* r, uv.uv_req_type kind) noexcept:
-    # The request was never started: undo _stream_req_new.
-    Py_DECREF(<object>r.handle)
-    Py_XDECREF(r.callback)
-    PyMem_RawFree(r.req)
-    PyMem_RawFree(r)
-    SY_REQ_FREE(kind)
+cdef int _stream_req_started(Stream self, StreamReq* r, uv.uv_req_type kind,
+                             int err) except -1:
+    """After handing ``r`` to libuv: on failure undo _stream_req_new and raise."""
+    if err < 0:
+        Py_DECREF(<object>r.handle)
+        Py_XDECREF(r.callback)
+        PyMem_RawFree(r.req)
+        PyMem_RawFree(r)
+        SY_REQ_FREE(kind)
+        self._raise(err)
+    self._sync_ref()
+    return 0
 
 
 cdef void _stream_connected(uv.uv_connect_t* req, int status) noexcept:
@@ -165,12 +170,9 @@ cdef class Stream(Handle):
 
     def listen(self, callback, int backlog=511):
         """Listen for connections; ``callback(handle, error)`` on each, then ``accept``."""
-        cdef int err
         self._ensure_open()
         _check_callable(callback, "callback")
-        err = uv.uv_listen(<uv.uv_stream_t*>self._handle, backlog, _stream_connection)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_listen(<uv.uv_stream_t*>self._handle, backlog, _stream_connection))
         self._listen_cb = callback
         self._sync_ref()
 
@@ -201,11 +203,8 @@ cdef class Stream(Handle):
 
     def stop_read(self):
         """Stop reading."""
-        cdef int err
         self._ensure_open()
-        err = uv.uv_read_stop(<uv.uv_stream_t*>self._handle)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_read_stop(<uv.uv_stream_t*>self._handle))
         self._sync_ref()
 
     def write(self, data, callback=None):
@@ -216,7 +215,9 @@ cdef class Stream(Handle):
             data = self._write_now(data)
             if data is None:
                 return
-        self._write(data, callback, None)
+            self._write(data, None, None, True)
+        else:
+            self._write(data, callback, None)
 
     cdef object _write_now(self, bytes data):
         """The echo case, kept short: write one bytes object at once if nothing is
@@ -235,7 +236,8 @@ cdef class Stream(Handle):
                 return memoryview(data)[n:]
         return data
 
-    cdef int _write(self, object data, object callback, Handle send_handle) except -1:
+    cdef int _write(self, object data, object callback, Handle send_handle,
+                    bint tried=False) except -1:
         cdef uv.uv_stream_t* stream
         cdef uv.uv_buf_t stack_bufs[MAX_STACK_BUFS]
         cdef uv.uv_buf_t* bufs
@@ -268,7 +270,8 @@ cdef class Stream(Handle):
         try:
             if send_handle is not None and size == 0:
                 raise ValueError("a handle is sent with at least one byte of data")
-            if callback is None and send_handle is None and stream.write_queue_size == 0:
+            if (callback is None and send_handle is None and not tried
+                    and stream.write_queue_size == 0):
                 err = uv.uv_try_write(stream, bufs, nbufs) if size > 0 else 0
                 if err == size:
                     return 0
@@ -357,18 +360,12 @@ cdef class Stream(Handle):
             _check_callable(callback, "callback")
         r = _stream_req_new(self, uv.UV_SHUTDOWN, callback)
         err = uv.uv_shutdown(<uv.uv_shutdown_t*>r.req, <uv.uv_stream_t*>self._handle, _stream_shut)
-        if err < 0:
-            _stream_req_abort(r, uv.UV_SHUTDOWN)
-            self._raise(err)
-        self._sync_ref()
+        _stream_req_started(self, r, uv.UV_SHUTDOWN, err)
 
     def set_blocking(self, bint blocking):
         """Make writes blocking (libuv's uv_stream_set_blocking)."""
-        cdef int err
         self._ensure_open()
-        err = uv.uv_stream_set_blocking(<uv.uv_stream_t*>self._handle, blocking)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_stream_set_blocking(<uv.uv_stream_t*>self._handle, blocking))
 
     @property
     def readable(self):

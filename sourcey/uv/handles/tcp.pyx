@@ -36,14 +36,11 @@ cdef class TCP(Stream):
     def bind(self, address, unsigned int flags=0):
         """Bind to ``(ip, port)``; flags: UV_TCP_IPV6ONLY, UV_TCP_REUSEPORT."""
         cdef uv.sockaddr_storage ss
-        cdef int err
         self._ensure_open()
         _sockaddr_from(address, &ss)
         if flags & ~(<unsigned int>(uv.UV_TCP_IPV6ONLY | uv.UV_TCP_REUSEPORT)):
             raise ValueError(f"invalid TCP bind flags: {flags:#x}")
-        err = uv.uv_tcp_bind(<uv.uv_tcp_t*>self._handle, <uv.sockaddr*>&ss, flags)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_tcp_bind(<uv.uv_tcp_t*>self._handle, <uv.sockaddr*>&ss, flags))
 
     def connect(self, address, callback=None):
         """Connect to ``(ip, port)``; ``callback(handle, error)`` when done."""
@@ -57,18 +54,12 @@ cdef class TCP(Stream):
         r = _stream_req_new(self, uv.UV_CONNECT, callback)
         err = uv.uv_tcp_connect(<uv.uv_connect_t*>r.req, <uv.uv_tcp_t*>self._handle,
                                 <uv.sockaddr*>&ss, _stream_connected)
-        if err < 0:
-            _stream_req_abort(r, uv.UV_CONNECT)
-            self._raise(err)
-        self._sync_ref()
+        _stream_req_started(self, r, uv.UV_CONNECT, err)
 
     def open(self, int fd):
         """Wrap an existing socket file descriptor (the handle takes it over)."""
-        cdef int err
         self._ensure_open()
-        err = uv.uv_tcp_open(<uv.uv_tcp_t*>self._handle, fd)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_tcp_open(<uv.uv_tcp_t*>self._handle, fd))
 
     def getsockname(self):
         """The local address, as a tuple."""
@@ -80,29 +71,20 @@ cdef class TCP(Stream):
 
     def nodelay(self, bint enable):
         """Set TCP_NODELAY (Nagle's algorithm off when True)."""
-        cdef int err
         self._ensure_open()
-        err = uv.uv_tcp_nodelay(<uv.uv_tcp_t*>self._handle, enable)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_tcp_nodelay(<uv.uv_tcp_t*>self._handle, enable))
 
     def keepalive(self, bint enable, unsigned int delay=60):
         """Set SO_KEEPALIVE, with the initial delay in seconds."""
-        cdef int err
         self._ensure_open()
         if enable and delay < 1:
             raise ValueError("keepalive delay must be at least 1 second")
-        err = uv.uv_tcp_keepalive(<uv.uv_tcp_t*>self._handle, enable, delay)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_tcp_keepalive(<uv.uv_tcp_t*>self._handle, enable, delay))
 
     def simultaneous_accepts(self, bint enable):
         """Accept several connections at once (a no-op on Unix, kept for pyuv)."""
-        cdef int err
         self._ensure_open()
-        err = uv.uv_tcp_simultaneous_accepts(<uv.uv_tcp_t*>self._handle, enable)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_tcp_simultaneous_accepts(<uv.uv_tcp_t*>self._handle, enable))
 
     def close_reset(self, callback=None):
         """Abort the connection: close with RST (SO_LINGER 0) instead of FIN, then

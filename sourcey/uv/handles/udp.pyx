@@ -107,15 +107,12 @@ cdef class UDP(Handle):
         """Bind to ``(ip, port)``; flags: UV_UDP_REUSEADDR, UV_UDP_REUSEPORT,
         UV_UDP_IPV6ONLY."""
         cdef uv.sockaddr_storage ss
-        cdef int err
         self._ensure_open()
         _sockaddr_from(address, &ss)
         if flags & ~(<unsigned int>(uv.UV_UDP_REUSEADDR | uv.UV_UDP_IPV6ONLY
                                     | uv.UV_UDP_REUSEPORT)):
             raise ValueError(f"invalid UDP bind flags: {flags:#x}")
-        err = uv.uv_udp_bind(<uv.uv_udp_t*>self._handle, <uv.sockaddr*>&ss, flags)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_udp_bind(<uv.uv_udp_t*>self._handle, <uv.sockaddr*>&ss, flags))
 
     def connect(self, address):
         """Fix the peer: later sends may pass ``None`` as the address. ``None`` here
@@ -133,11 +130,8 @@ cdef class UDP(Handle):
 
     def open(self, int fd):
         """Wrap an existing UDP socket file descriptor."""
-        cdef int err
         self._ensure_open()
-        err = uv.uv_udp_open(<uv.uv_udp_t*>self._handle, fd)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_udp_open(<uv.uv_udp_t*>self._handle, fd))
 
     def getsockname(self):
         """The local address, as a tuple."""
@@ -161,11 +155,8 @@ cdef class UDP(Handle):
         self._sync_ref()
 
     def stop_recv(self):
-        cdef int err
         self._ensure_open()
-        err = uv.uv_udp_recv_stop(<uv.uv_udp_t*>self._handle)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_udp_recv_stop(<uv.uv_udp_t*>self._handle))
         self._sync_ref()
 
     def send(self, address, data, callback=None):
@@ -259,17 +250,14 @@ cdef class UDP(Handle):
     def set_membership(self, str multicast_address not None, int membership,
                        str interface=None):
         """Join (UV_JOIN_GROUP) or leave (UV_LEAVE_GROUP) a multicast group."""
-        cdef int err
         self._ensure_open()
         if membership not in (uv.UV_JOIN_GROUP, uv.UV_LEAVE_GROUP):
             raise ValueError("membership must be UV_JOIN_GROUP or UV_LEAVE_GROUP")
         mcast = _ip_literal(multicast_address)
         iface = _ip_literal(interface) if interface is not None else None
-        err = uv.uv_udp_set_membership(<uv.uv_udp_t*>self._handle, mcast,
-                                       <char*>iface if iface is not None else NULL,
-                                       <uv.uv_membership>membership)
-        if err < 0:
-            self._raise(err)
+        self._check(uv.uv_udp_set_membership(<uv.uv_udp_t*>self._handle, mcast,
+                                             <char*>iface if iface is not None else NULL,
+                                             <uv.uv_membership>membership))
 
     def set_multicast_ttl(self, int ttl):
         _check_range(ttl, 0, 255, "ttl")
