@@ -1,7 +1,7 @@
 /*
- * loadgen.h: small helpers shared by tcp_echo_load.c and udp_echo_load.c:
- * a monotonic clock, strict option parsing, address resolution and the
- * measurement-window markers the runner reads.
+ * loadgen.h: small helpers shared by the load generators: a monotonic clock,
+ * strict option parsing, address resolution and the measured window, with the
+ * markers the runner reads.
  *
  * The load generators print "#mark start" and "#mark end" on stdout (flushed)
  * when the measured window opens and closes, so the runner can sample the
@@ -94,6 +94,42 @@ static socklen_t resolve(const char *host, long port, int socktype,
 static void mark(const char *what) {
   printf("#mark %s\n", what);
   fflush(stdout);
+}
+
+/* The run's clock: a warmup, then the measured window, whose opening and closing are
+ * marked for the runner. Callbacks record samples only while win->measuring. */
+typedef struct {
+  uint64_t measure; /* when the window opens */
+  uint64_t end;     /* when the run ends */
+  uint64_t opened;  /* when the window actually opened */
+  int measuring;
+} window_t;
+
+static void window_init(window_t *w, uint64_t begin, double warmup, double duration) {
+  w->measure = begin + (uint64_t)(warmup * 1e9);
+  w->end = w->measure + (uint64_t)(duration * 1e9);
+  w->opened = 0;
+  w->measuring = 0;
+}
+
+/* Opens the window once its time has come; returns the next boundary (open or end). */
+static uint64_t window_tick(window_t *w, uint64_t now) {
+  if (!w->measuring && now >= w->measure) {
+    w->measuring = 1;
+    w->opened = now;
+    mark("start");
+  }
+  return w->measuring ? w->end : w->measure;
+}
+
+/* Closes the window; returns the seconds measured (0 if it never opened). */
+static double window_close(window_t *w) {
+  uint64_t now = now_ns();
+  if (w->measuring)
+    mark("end");
+  else
+    w->opened = now;
+  return (double)(now - w->opened) / 1e9;
 }
 
 static void print_result(uint64_t messages, double seconds, size_t size, const hist_t *h,

@@ -65,7 +65,7 @@ static long nconns = 10;
 static long alive;
 static uint64_t errors;
 static uint64_t messages;
-static int measuring;
+static window_t win;
 static hist_t hist;
 
 static void ssl_fail(const char *what, const char *where) {
@@ -169,7 +169,7 @@ static void on_readable(conn_t *c) {
     c->recvd += got;
     if (c->recvd == msg_size) {
       uint64_t now = now_ns();
-      if (measuring) {
+      if (win.measuring) {
         messages++;
         hist_add(&hist, now - c->t0);
       }
@@ -277,7 +277,8 @@ int main(int argc, char **argv) {
   socklen_t addrlen;
   SSL_CTX *ctx;
   double duration = 5.0, warmup = 1.0;
-  uint64_t t_begin, t_measure, t_end, t_window = 0, now;
+  uint64_t t_begin, now;
+  double seconds;
   long port = 0, i;
   char where[300], extra[256];
 
@@ -352,8 +353,7 @@ int main(int argc, char **argv) {
 
   hist_reset(&hist);
   t_begin = now_ns();
-  t_measure = t_begin + (uint64_t)(warmup * 1e9);
-  t_end = t_measure + (uint64_t)(duration * 1e9);
+  window_init(&win, t_begin, warmup, duration);
   for (i = 0; i < nconns; i++)
     start_message(&conns[i], t_begin);
 
@@ -362,14 +362,9 @@ int main(int argc, char **argv) {
     int n, timeout_ms;
 
     now = now_ns();
-    if (!measuring && now >= t_measure) {
-      measuring = 1;
-      t_window = now;
-      mark("start");
-    }
-    if (now >= t_end || alive == 0)
+    deadline = window_tick(&win, now);
+    if (now >= win.end || alive == 0)
       break;
-    deadline = measuring ? t_end : t_measure;
     timeout_ms = (int)((deadline - now + 999999) / 1000000);
     n = epoll_wait(ep, events, MAX_EVENTS, timeout_ms);
     if (n < 0) {
@@ -387,13 +382,9 @@ int main(int argc, char **argv) {
         on_writable(c);
     }
   }
-  now = now_ns();
-  if (measuring)
-    mark("end");
-  else
-    t_window = now;
+  seconds = window_close(&win);
 
-  print_result(messages, (double)(now - t_window) / 1e9, msg_size, &hist, errors, extra);
+  print_result(messages, seconds, msg_size, &hist, errors, extra);
   for (i = 0; i < nconns; i++) {
     if (conns[i].fd >= 0) {
       SSL_free(conns[i].ssl);

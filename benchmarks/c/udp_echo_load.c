@@ -64,7 +64,7 @@ static sock_t *socks;
 static unsigned char *payload; /* the constant bytes after the header */
 static unsigned char *rbufs;   /* BATCH receive buffers of msg_size + 1 bytes */
 static long unsent_count;
-static int measuring;
+static window_t win;
 static uint64_t messages, lost, late, errors;
 static hist_t hist;
 
@@ -173,7 +173,7 @@ static void on_readable(sock_t *s) {
       }
       if (msg_size > HDR_SIZE && memcmp(p + HDR_SIZE, payload, msg_size - HDR_SIZE) != 0)
         errors++;
-      if (measuring) {
+      if (win.measuring) {
         messages++;
         hist_add(&hist, now - slots[h.slot].t_send);
       }
@@ -194,7 +194,7 @@ static void scan_slots(uint64_t now, uint64_t timeout_ns) {
       sl->t_send = now;
       queue_send((unsigned)i);
     } else if (now - sl->t_send > timeout_ns) {
-      if (measuring)
+      if (win.measuring)
         lost++;
       issue((unsigned)i, now);
     }
@@ -249,7 +249,8 @@ int main(int argc, char **argv) {
   struct epoll_event events[MAX_SOCKETS];
   socklen_t addrlen;
   double duration = 5.0, warmup = 1.0;
-  uint64_t t_begin, t_measure, t_end, t_window = 0, now, last_scan, timeout_ns;
+  uint64_t t_begin, now, last_scan, timeout_ns;
+  double seconds;
   long port = 0, timeout_ms = 200, i;
   char extra[200];
 
@@ -326,8 +327,7 @@ int main(int argc, char **argv) {
 
   hist_reset(&hist);
   t_begin = now_ns();
-  t_measure = t_begin + (uint64_t)(warmup * 1e9);
-  t_end = t_measure + (uint64_t)(duration * 1e9);
+  window_init(&win, t_begin, warmup, duration);
   for (i = 0; i < ninflight; i++)
     issue((unsigned)i, t_begin);
   for (i = 0; i < nsockets; i++)
@@ -339,18 +339,13 @@ int main(int argc, char **argv) {
     int n, timeout;
 
     now = now_ns();
-    if (!measuring && now >= t_measure) {
-      measuring = 1;
-      t_window = now;
-      mark("start");
-    }
-    if (now >= t_end)
+    deadline = window_tick(&win, now);
+    if (now >= win.end)
       break;
     if (unsent_count > 0 || now - last_scan >= 10000000ull) {
       scan_slots(now, timeout_ns);
       last_scan = now;
     }
-    deadline = measuring ? t_end : t_measure;
     if (deadline > last_scan + 10000000ull)
       deadline = last_scan + 10000000ull;
     timeout = unsent_count > 0 ? 1 : (int)((deadline - now + 999999) / 1000000);
@@ -363,16 +358,12 @@ int main(int argc, char **argv) {
     for (int k = 0; k < n; k++)
       on_readable(events[k].data.ptr);
   }
-  now = now_ns();
-  if (measuring)
-    mark("end");
-  else
-    t_window = now;
+  seconds = window_close(&win);
 
   snprintf(extra, sizeof(extra),
            ",\"lost\":%llu,\"late\":%llu,\"inflight\":%ld,\"size\":%zu,\"sockets\":%ld",
            (unsigned long long)lost, (unsigned long long)late, ninflight, msg_size, nsockets);
-  print_result(messages, (double)(now - t_window) / 1e9, msg_size, &hist, errors, extra);
+  print_result(messages, seconds, msg_size, &hist, errors, extra);
   for (i = 0; i < nsockets; i++)
     close(socks[i].fd);
   close(ep);
