@@ -113,9 +113,10 @@ def extensions():
     macros = [("SOURCEY_DEBUG", "1")] if DEBUG else [("NDEBUG", "1")]
     cflags = ["-O0", "-g"] if DEBUG else ["-O2"]
     cflags += ["-fno-strict-aliasing", "-Wno-unused-function"]
-    depends = glob.glob("sourcey/**/*.pxd", recursive=True)
-    depends += glob.glob("sourcey/**/*.pyx", recursive=True)
-    depends += glob.glob("csrc/*.h")
+    # A module depends on the files of its own package (its .pyx includes), on every
+    # .pxd (cimports cross packages) and on csrc's headers: so a change in one package
+    # does not rebuild the others.
+    shared = glob.glob("sourcey/**/*.pxd", recursive=True) + glob.glob("csrc/*.h")
     # Only sourcey.uv._core links libuv; the layers above reach it through _core's
     # cdef classes (cimported), so there is one libuv per process.
     modules = {
@@ -136,7 +137,8 @@ def extensions():
             include_dirs=[os.path.join(ROOT, "csrc")],
             define_macros=macros,
             extra_compile_args=cflags,
-            depends=depends,
+            depends=shared + glob.glob(os.path.join(os.path.dirname(source), "**", "*.pyx"),
+                                       recursive=True),
         )
         for name, source in modules.items()
     ]
