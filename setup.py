@@ -129,6 +129,7 @@ def extensions():
     # Our own C compiled into a module beside its .pyx (csrc/).
     c_sources = {
         "sourcey.http._parser": ["csrc/http1_parser.c"],
+        "sourcey.http._server": ["csrc/http1_parser.c"],   # drives the parser itself
     }
     exts = [
         Extension(
