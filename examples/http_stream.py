@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from collections.abc import Callable
 
 from sourcey import uv
 from sourcey.http import Request, Response, Server
 
 
-def streamer(loop: uv.Loop, lines: int, interval: float):
+def streamer(loop: uv.Loop, lines: int,
+             interval: float) -> Callable[[Request, Response], None]:
     """A handler that answers with ``lines`` lines, one per ``interval`` seconds."""
 
     def handle(request: Request, response: Response) -> None:
