@@ -790,3 +790,99 @@ def test_endless_chunked_input_is_bounded(loop, runner, head, piece, status):
     (m,) = parse("response", [data])
     assert m.status == status and (b"Connection", b"close") in m.headers
     assert peak < 4 * max_body, peak
+
+
+@pytest.mark.parametrize("connection", [
+    b"Connection: close\r\n", b"Connection: keep-alive, close\r\n",
+    b"Connection: Close\r\n", b"Connection: keep-alive\r\nConnection: close\r\n",
+], ids=["close", "list", "case", "two-lines"])
+def test_nothing_is_answered_after_connection_close(loop, runner, connection):
+    handled = []
+
+    def handler(request, response):
+        handled.append(request.path)
+        echo_path(request, response)
+
+    data = serve(loop, runner, handler, lambda port: raw(
+        port, b"GET /a HTTP/1.1\r\nHost: x\r\n" + connection + b"\r\n"
+              b"GET /b HTTP/1.1\r\nHost: x\r\n\r\n"))
+    (m,) = parse("response", [data])
+    assert (m.body, handled) == (b"/a", ["/a"])
+    assert (b"Connection", b"close") in m.headers
+
+
+def test_client_half_close_still_gets_its_answers(loop, runner):
+    def handler(request, response):
+        timer = uv.Timer(loop)          # answered after the client's FIN has arrived
+
+        def later(t):
+            t.close()
+            echo_path(request, response)
+
+        timer.start(later, 0.0)
+
+    def client(port):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.shutdown(socket.SHUT_WR)
+            return read_all(s)
+
+    got = parse("response", [serve(loop, runner, handler, client)])
+    assert [m.body for m in got] == [b"/a", b"/b"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "server bug: RFC 9112 §3.2 says a server MUST answer 400 to an HTTP/1.1 request "
+    "without Host and to any request with more than one Host line; the server hands "
+    "both to the handler (an ambiguous Host is a cache-poisoning and routing vector)"))
+@pytest.mark.parametrize("head", [
+    b"GET / HTTP/1.1\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n",
+    b"GET / HTTP/1.0\r\nHost: a.example\r\nHost: b.example\r\n\r\n",
+], ids=["missing", "twice", "twice-http10"])
+def test_bad_host_is_400(loop, runner, head):
+    handled = []
+
+    def handler(request, response):
+        handled.append(request.headers.get_all("Host"))
+        response.end(b"handled")
+
+    data = serve(loop, runner, handler, lambda port: raw(port, head), idle_timeout=0.5)
+    (m,) = parse("response", [data])
+    assert m.status == 400 and handled == []
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "server bug: a pipelined request with Expect: 100-continue that arrives while an "
+    "earlier response is in flight never gets its 100 Continue: the interim response is "
+    "only considered when the head is read, not again once the earlier response ends, "
+    "so a client waiting for the 100 (as RFC 9110 §10.1.1 allows) hangs"))
+def test_100_continue_after_an_earlier_response_in_flight(loop, runner):
+    def handler(request, response):
+        if request.path == "/slow":
+            timer = uv.Timer(loop)
+
+            def later(t):
+                t.close()
+                response.end(b"slow")
+
+            timer.start(later, 0.0)
+        else:
+            response.end(b"got " + request.body)
+
+    def client(port):
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+                      b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                      b"Expect: 100-continue\r\nConnection: close\r\n\r\n")
+            data = b""
+            while b"HTTP/1.1 100 Continue\r\n\r\n" not in data:
+                chunk = s.recv(65536)     # 2 s timeout: the 100 must come before
+                assert chunk, data
+                data += chunk
+            s.sendall(b"abc")
+            return data + read_all(s)
+
+    data = serve(loop, runner, handler, client)
+    slow, rest = data.split(b"HTTP/1.1 100 Continue\r\n\r\n")
+    assert [m.body for m in parse("response", [slow + rest])] == [b"slow", b"got abc"]
