@@ -45,13 +45,14 @@ def runner(checked_runner):
     return checked_runner
 
 
-def serve(loop, runner, handler, client, timeout=20.0, setup=None, **options):
-    """Serve ``handler`` (a Server made with ``options``) on a loopback port and run
+def serve(loop, runner, handler, client, timeout=20.0, setup=None, host="127.0.0.1",
+          **options):
+    """Serve ``handler`` (a Server made with ``options``) on a ``host`` port and run
     ``client(port)`` in a thread; return its result (or raise its exception) once the
     server and all its connections have closed. ``setup(server)``, if given, runs in the
     loop thread before the client starts (to make handles the handler needs)."""
     server = Server(handler, loop=loop, **options)
-    _, port = server.listen("127.0.0.1", 0)
+    _, port = server.listen(host, 0)
     if setup is not None:
         setup(server)
     box = {}
@@ -920,3 +921,55 @@ def test_pipelining_client_that_does_not_read_keeps_memory_bounded(loop, runner)
         tracemalloc.stop()
     assert total > count * size              # every response arrived
     assert peak < 16 << 20, peak             # not all 50 MB at once
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "server bug: only CR and LF are refused in the handler's head; a header name that is "
+    "not a token (empty, with a space or colon), a value with NUL or other control bytes, "
+    "and a reason with NUL are sent as they are (RFC 9110 §5.1 field-name = token, §5.5 "
+    "field values, RFC 9112 §4 reason-phrase). The handler should get a ValueError (so "
+    "the client a 500), never a head our own parser would reject"))
+@pytest.mark.parametrize(("name", "value", "reason"), [
+    ("X-Nul", "a\x00b", None), ("X-Ctl", "a\x01b\x7f", None), ("", "v", None),
+    ("Bad Name", "v", None), ("X-Colon:", "v", None), ("X-Ok", "v", "Fine\x00"),
+], ids=["nul-value", "control-value", "empty-name", "space-in-name", "colon-in-name",
+        "nul-reason"])
+def test_invalid_response_head_from_the_handler_is_a_500(loop, runner, caplog, name,
+                                                         value, reason):
+    def handler(request, response):
+        response.headers[name] = value
+        response.reason = reason
+        response.end(b"should not be sent")
+
+    with caplog.at_level(logging.ERROR, logger="sourcey.http.server"):
+        data = serve(loop, runner, handler, lambda port: raw(
+            port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    (m,) = parse("response", [data])
+    assert m.status == 500 and b"should not be sent" not in data
+
+
+def ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback (::1) on this machine")
+def test_ipv6_loopback(loop, runner):
+    def handler(request, response):
+        response.end(repr(request.peer[:2]).encode())
+
+    def client(port):
+        conn = http.client.HTTPConnection("::1", port, timeout=5)
+        try:
+            conn.request("GET", "/")
+            r = conn.getresponse()
+            return r.status, r.read()
+        finally:
+            conn.close()
+
+    status, body = serve(loop, runner, handler, client, host="::1")
+    assert status == 200 and body.startswith(b"('::1', ")
