@@ -66,7 +66,7 @@ int sy_pq_push(sy_pq* q, void* item, void** evicted, int flags) {
     if (lock(q, flags) != 0)
         return SY_PQ_BUSY;
     if (!q->closed && q->count == q->capacity) {
-        if (q->policy == SY_PQ_ERROR) {
+        if (q->policy == SY_PQ_ERROR || (flags & SY_PQ_REFUSE)) {
             q->stats.rejected++;
             pthread_mutex_unlock(&q->mu);
             return SY_PQ_FULL;

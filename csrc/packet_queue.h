@@ -42,7 +42,9 @@ enum {
 enum {
     SY_PQ_TRYLOCK = 1,      /* do not wait for the mutex (the caller may hold a lock, e.g. a GIL) */
     SY_PQ_NOWAIT = 2,       /* push: do not wait for room */
-    SY_PQ_WAIT = 4          /* pop: wait until an item arrives or the queue closes */
+    SY_PQ_WAIT = 4,         /* pop: wait until an item arrives or the queue closes */
+    SY_PQ_REFUSE = 8        /* push under SY_PQ_BLOCK: refuse when full, as SY_PQ_ERROR does
+                               (a writer that must not wait, e.g. the consumer's own thread) */
 };
 
 typedef struct {

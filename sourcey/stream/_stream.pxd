@@ -33,6 +33,7 @@ cdef extern from "packet_queue.h" nogil:
         SY_PQ_TRYLOCK
         SY_PQ_NOWAIT
         SY_PQ_WAIT
+        SY_PQ_REFUSE
 
     int sy_pq_init(sy_pq* q, void** slots, size_t capacity, int policy)
     void sy_pq_destroy(sy_pq* q)

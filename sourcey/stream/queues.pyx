@@ -63,12 +63,11 @@ cdef class PacketQueue(PacketProcessor):
             packet.retain()
         Py_INCREF(packet)  # the queue's reference, handed to the consumer by pop
         rc = sy_pq_push(&self._q, item, &evicted, SY_PQ_TRYLOCK | SY_PQ_NOWAIT)
-        if rc == SY_PQ_BUSY or rc == SY_PQ_WOULD_BLOCK:
-            if rc == SY_PQ_WOULD_BLOCK and self._would_deadlock():
-                rc = SY_PQ_FULL
-            else:
-                with nogil:
-                    rc = sy_pq_push(&self._q, item, &evicted, 0)
+        if rc == SY_PQ_WOULD_BLOCK and self._would_deadlock():
+            rc = sy_pq_push(&self._q, item, &evicted, SY_PQ_REFUSE)
+        elif rc == SY_PQ_BUSY or rc == SY_PQ_WOULD_BLOCK:
+            with nogil:
+                rc = sy_pq_push(&self._q, item, &evicted, 0)
         if evicted != NULL:
             Py_DECREF(<object>evicted)
         if rc == SY_PQ_WAKE:

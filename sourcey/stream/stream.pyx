@@ -391,7 +391,7 @@ def _order_of(PacketProcessor proc):
 
 
 def _release_source(tuple entry, bint closing):
-    source, owned, sync_state, slot = entry
+    source, owned, _sync_state, slot = entry
     if slot is not None:
         source.detach(slot)
     else:
