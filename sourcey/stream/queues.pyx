@@ -234,7 +234,8 @@ cdef class AsyncPacketQueue(PacketQueue):
     polling). The worker starts with the stream and ends when the stream closes."""
 
     def __init__(self, *, Py_ssize_t capacity=16384, str policy="block"):
-        pass
+        # capacity and policy were taken by PacketQueue.__cinit__.
+        self._thread = None
 
     def on_stream_state_change(self, stream, state, old_state):
         if state == ACTIVE and self._thread is None and not sy_pq_is_closed(&self._q):
