@@ -31,7 +31,7 @@ WORKLOADS = [
         servers={name: pipeline(name) for name in ("sourcey", "asyncio", "asyncio-queue")},
         load=Load(["{python}", "{servers}/packetstream_client.py", "--host", "{host}",
                    "--port", "{port}", "--warmup", "{warmup}", "--duration", "{duration}"]),
-        params={"producers": "4", "size": "256", "inflight": "16384"},
+        params={"producers": "4", "size": "256", "inflight": "1024"},
         metric="pkt/s",
         unit="pkt",
         reference="asyncio",
