@@ -62,6 +62,8 @@ static void* take_oldest(sy_pq* q) {
 int sy_pq_push(sy_pq* q, void* item, void** evicted, int flags) {
     int rc;
     size_t tail;
+    if (q == NULL || evicted == NULL)
+        return SY_PQ_INVALID;
     *evicted = NULL;
     if (lock(q, flags) != 0)
         return SY_PQ_BUSY;
@@ -108,6 +110,8 @@ int sy_pq_push(sy_pq* q, void* item, void** evicted, int flags) {
 
 long sy_pq_pop(sy_pq* q, void** out, size_t max, int flags) {
     size_t n = 0;
+    if (q == NULL || (out == NULL && max > 0))
+        return SY_PQ_INVALID;
     if (lock(q, flags) != 0)
         return SY_PQ_BUSY;
     if (flags & SY_PQ_WAIT) {

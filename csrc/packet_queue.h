@@ -35,7 +35,8 @@ enum {
     SY_PQ_FULL = -1,        /* SY_PQ_ERROR policy: refused, the item stays the caller's */
     SY_PQ_CLOSED = -2,      /* the queue is closed: refused, the item stays the caller's */
     SY_PQ_BUSY = -3,        /* SY_PQ_TRYLOCK: the mutex was taken, nothing done */
-    SY_PQ_WOULD_BLOCK = -4  /* SY_PQ_NOWAIT under SY_PQ_BLOCK: full, nothing done */
+    SY_PQ_WOULD_BLOCK = -4, /* SY_PQ_NOWAIT under SY_PQ_BLOCK: full, nothing done */
+    SY_PQ_INVALID = -5      /* a NULL argument: nothing done */
 };
 
 /* Push and pop flags. */

@@ -29,7 +29,8 @@ cdef class PacketStream:
     States (``State``): ``NONE`` -> ``LOCKED`` -> ``ACTIVE`` <-> ``PAUSED`` ->
     ``STOPPING`` -> ``STOPPED`` (startable again), and ``CLOSED`` for good. A processor
     that raises puts the stream into ``ERROR``: the ``Error`` signal fires with
-    ``(stream, exc)`` and, with ``close_on_error`` (the default), the stream closes.
+    ``(stream, exc)`` (on the thread where it raised) and, with ``close_on_error`` (the
+    default), the stream closes.
     Every change reaches each adapter's ``on_stream_state_change`` hook, then the
     ``StateChange`` signal ``(stream, state, old_state)``. ``Close`` fires with
     ``(stream,)``. The topology (sources, processors, output) is frozen from ``LOCKED``
@@ -299,8 +300,8 @@ cdef class PacketStream:
     # -- packets
 
     def write(self, data, int flags=0, info=None, opaque=None):
-        """Send ``data`` (a Packet, or bytes-like data with ``flags``, ``info`` and
-        ``opaque``) through the stream. Any thread may call it. The processors before
+        """Send ``data`` (a Packet, sent as it is; or bytes-like data, made a Packet
+        with ``flags``, ``info`` and ``opaque``) through the stream. Any thread may call it. The processors before
         the first queue run on the calling thread; ``data`` is borrowed until then (see
         Packet). Returns True, or False when the stream is paused (the packet is
         counted in ``paused_drops``). Raises StreamClosedError on a closed stream,

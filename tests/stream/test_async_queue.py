@@ -94,6 +94,7 @@ def test_close_joins_the_worker_and_discards_the_rest():
     stats = q.stats
     assert stats["enqueued"] == 5 and stats["depth"] == 0
     assert stats["discarded"] == 4 and s.stats["emitted"] == 1
+    assert not [t for t in threading.enumerate() if t.name.startswith("AsyncPacketQueue")]
 
 
 def test_a_fault_on_the_worker_closes_the_stream():

@@ -286,3 +286,42 @@ def test_bad_queue_arguments(loop):
     with pytest.raises(Exception, match="already synchronised"):
         s.synchronize_output(loop)
     s.close()
+
+
+def test_a_fault_on_a_producer_thread_closes_the_stream_and_its_handle(loop, runner):
+    class FailAt(PacketProcessor):
+        def process(self, packet):
+            if packet.info == 500:
+                raise ValueError("bad frame")
+            self.emit(packet)
+
+    s, q = synced(loop)
+    s.attach(FailAt())
+    other, other_q = synced(loop)
+    errors, refused = [], []
+    s.Error += lambda stream, exc: errors.append(exc)
+    got, other_got = [], []
+    s.emitter += lambda p: got.append(p.info)
+    other.emitter += lambda p: (other_got.append(p.info),
+                                len(other_got) == 1000 and other.close())
+    s.start()
+    other.start()
+
+    def produce(stream):
+        for i in range(1000):
+            try:
+                stream.write(b"x", 0, i)
+            except StreamClosedError:
+                refused.append(i)
+
+    threads = [threading.Thread(target=produce, args=(st,)) for st in (s, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    runner.run(loop)  # returns once both queues' handles are closed
+    assert [str(e) for e in errors] == ["bad frame"] and s.closed
+    assert refused == list(range(501, 1000))
+    assert got == list(range(len(got))) and len(got) <= 500
+    assert len(got) + q.stats["discarded"] == 500
+    assert other_got == list(range(1000)) and other_q.stats["discarded"] == 0
