@@ -303,10 +303,10 @@ cdef class PacketStream:
         """Send ``data`` (a Packet, sent as it is; or bytes-like data, made a Packet
         with ``flags``, ``info`` and ``opaque``) through the stream. Any thread may call
         it. The processors before the first queue run on the calling thread; ``data``
-        is borrowed until then (see Packet). Returns True, or False when the stream is paused (the packet is
-        counted in ``paused_drops``). Raises StreamClosedError on a closed stream,
-        StreamStateError on one that is not started, and QueueFullError when a queue
-        with the ``"error"`` policy is full."""
+        is borrowed until then (see Packet). Returns True, or False when the stream is
+        paused (the packet is counted in ``paused_drops``). Raises StreamClosedError on
+        a closed stream, StreamStateError on one that is not started, and
+        QueueFullError when a queue with the ``"error"`` policy is full."""
         cdef Packet packet
         cdef int state = self._state
         if state != ACTIVE:
