@@ -84,6 +84,7 @@ cdef class PacketQueue(PacketProcessor):
     cdef int _wake(self) except -1
     cdef bint _would_deadlock(self)
     cdef int _shut(self) except -1
+    cdef int _state_changed(self, int state) except -1
     cdef int _deliver(self, void** items, long n) except -1
     cdef int _discard_queued(self) except -1
 
@@ -108,10 +109,10 @@ cdef class PacketStream:
     cdef readonly str name
     cdef int _state
     cdef public bint close_on_error
-    cdef public Signal emitter
-    cdef public Signal Error
-    cdef public Signal Close
-    cdef public Signal StateChange
+    cdef Signal _emitter
+    cdef Signal _Error
+    cdef Signal _Close
+    cdef Signal _StateChange
     cdef tuple _chain                # processors in order, the output queue last
     cdef list _procs                 # attached processors, in attach order
     cdef SyncPacketQueue _output     # synchronize_output's queue, or None

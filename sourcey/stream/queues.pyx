@@ -89,6 +89,9 @@ cdef class PacketQueue(PacketProcessor):
         sy_pq_close(&self._q)
         return 0
 
+    cdef int _state_changed(self, int state) except -1:
+        return 0
+
     cdef int _deliver(self, void** items, long n) except -1:
         # Each item carries the queue's reference: every one is released, delivered or
         # not; the first exception a stage let through is raised after the batch.
@@ -237,11 +240,12 @@ cdef class AsyncPacketQueue(PacketQueue):
         # capacity and policy were taken by PacketQueue.__cinit__.
         self._thread = None
 
-    def on_stream_state_change(self, stream, state, old_state):
+    cdef int _state_changed(self, int state) except -1:
         if state == ACTIVE and self._thread is None and not sy_pq_is_closed(&self._q):
             self._thread = threading.Thread(target=self._work, daemon=True,
                                             name=f"AsyncPacketQueue-{id(self):x}")
             self._thread.start()
+        return 0
 
     def _work(self):
         cdef void* items[BATCH]

@@ -40,16 +40,62 @@ cdef class PacketStream:
     one, ``synchronize_output``'s loop is taken.
     """
 
-    def __init__(self, str name="", Loop loop=None):
-        self.name = name
+    def __cinit__(self, *args, **kwargs):
+        # Here, not in __init__: a subclass that skips __init__ still gets a sound stream.
+        self.name = ""
         self.close_on_error = True
-        self.emitter = Signal(loop, "emitter")
-        self.Error = Signal(loop, "Error")
-        self.Close = Signal(loop, "Close")
-        self.StateChange = Signal(loop, "StateChange")
+        self._emitter = Signal(None, "emitter")
+        self._Error = Signal(None, "Error")
+        self._Close = Signal(None, "Close")
+        self._StateChange = Signal(None, "StateChange")
         self._chain = ()
         self._procs = []
         self._sources = []
+
+    def __init__(self, str name="", Loop loop=None):
+        self.name = name
+        for sig in (self._emitter, self._Error, self._Close, self._StateChange):
+            (<Signal>sig)._loop = loop
+
+    @property
+    def emitter(self):
+        """The sink: its slots get each Packet that passed the whole chain."""
+        return self._emitter
+
+    @emitter.setter
+    def emitter(self, value):
+        # Only for ``stream.emitter += slot``, which assigns the same Signal back.
+        self._emitter = _same_signal(self._emitter, value)
+
+    @property
+    def Error(self):
+        """Fires with ``(stream, exc)`` when a processor raises."""
+        return self._Error
+
+    @Error.setter
+    def Error(self, value):
+        # Only for ``stream.Error += slot``, which assigns the same Signal back.
+        self._Error = _same_signal(self._Error, value)
+
+    @property
+    def Close(self):
+        """Fires with ``(stream,)`` once, when the stream closes."""
+        return self._Close
+
+    @Close.setter
+    def Close(self, value):
+        # Only for ``stream.Close += slot``, which assigns the same Signal back.
+        self._Close = _same_signal(self._Close, value)
+
+    @property
+    def StateChange(self):
+        """Fires with ``(stream, state, old_state)`` on every change."""
+        return self._StateChange
+
+    @StateChange.setter
+    def StateChange(self, value):
+        # Only for ``stream.StateChange += slot``, which assigns the same Signal back.
+        self._StateChange = _same_signal(self._StateChange, value)
 
     # -- topology
 
@@ -143,7 +189,7 @@ cdef class PacketStream:
         queue._stream = self
         self._output = queue
         self._rebuild()
-        for sig in (self.emitter, self.Error, self.Close, self.StateChange):
+        for sig in (self._emitter, self._Error, self._Close, self._StateChange):
             if (<Signal>sig)._loop is None:
                 (<Signal>sig)._loop = loop
         return queue
@@ -186,8 +232,10 @@ cdef class PacketStream:
             if isinstance(entry[0], PacketAdapter):
                 self._hook(entry[0], new_s, old_s)
         for proc in self._chain:
+            if (<PacketProcessor>proc)._is_queue:
+                (<PacketQueue>proc)._state_changed(state)
             self._hook(proc, new_s, old_s)
-        self.StateChange._emit((self, new_s, old_s))
+        self._StateChange._emit((self, new_s, old_s))
         return 0
 
     def _hook(self, adapter, new_s, old_s):
@@ -197,7 +245,7 @@ cdef class PacketStream:
             self._report(exc)
 
     cdef int _report(self, object exc) except -1:
-        return self.Error._report(exc)
+        return self._Error._report(exc)
 
     def _sync_sources(self, str method):
         for entry in list(self._sources):
@@ -289,7 +337,7 @@ cdef class PacketStream:
             sources, self._sources = self._sources, []
             for entry in sources:
                 _release_source(entry, True)
-            self.Close._emit((self,))
+            self._Close._emit((self,))
 
     def _refuse(self, str what):
         if self._state == CLOSED:
@@ -356,7 +404,7 @@ cdef class PacketStream:
             self._discarded += 1
             return 0
         self._emitted += 1
-        self.emitter._emit((packet,))
+        self._emitter._emit((packet,))
         if packet.flags & FINAL and (self._state == ACTIVE or self._state == PAUSED):
             self.stop()
         return 0
@@ -369,7 +417,7 @@ cdef class PacketStream:
         if self.error is None:
             self.error = exc
         self._set_state(ERROR)
-        self.Error._emit((self, exc))
+        self._Error._emit((self, exc))
         if self.close_on_error:
             self.close()
         return 0
@@ -399,3 +447,9 @@ def _release_source(tuple entry, bint closing):
         (<PacketSource>source)._stream = None
         if closing and owned:
             source.close()
+
+
+cdef Signal _same_signal(Signal current, object value):
+    if value is not current:
+        raise AttributeError("a stream's signals cannot be replaced; attach slots to them")
+    return current

@@ -199,3 +199,28 @@ def test_a_raising_hook_goes_to_the_excepthook(loop):
     loop.callback_errors.clear()
     s.close()
     loop.callback_errors.clear()
+
+
+def test_signals_take_slots_but_cannot_be_replaced():
+    s = PacketStream()
+    emitter = s.emitter
+    s.emitter += print
+    assert s.emitter is emitter and print in emitter
+    for name in ("emitter", "Error", "Close", "StateChange"):
+        with pytest.raises(AttributeError, match="cannot be replaced"):
+            setattr(s, name, None)
+    s.close()
+
+
+def test_a_subclass_that_skips_init_is_still_sound():
+    class Quiet(PacketStream):
+        def __init__(self):
+            pass
+
+    s = Quiet()
+    got = []
+    s.emitter += got.append
+    s.start()
+    s.write(b"x")
+    assert [p.data for p in got] == [b"x"] and s.name == ""
+    s.close()
