@@ -9,6 +9,7 @@ import pytest
 
 from sourcey import uv
 from sourcey.stream import (
+    FINAL,
     PacketProcessor,
     PacketStream,
     QueueFullError,
@@ -325,3 +326,17 @@ def test_a_fault_on_a_producer_thread_closes_the_stream_and_its_handle(loop, run
     assert got == list(range(len(got))) and len(got) <= 500
     assert len(got) + q.stats["discarded"] == 500
     assert other_got == list(range(1000)) and other_q.stats["discarded"] == 0
+
+
+def test_final_through_the_queue_stops_after_that_packet(loop, runner):
+    s, q = synced(loop)
+    got = []
+    s.emitter += lambda p: got.append((p.info, s.state))
+    s.StateChange += lambda stream, new, old: new == State.STOPPED and stream.close()
+    s.start()
+    s.write(b"a", 0, 1)
+    s.write(b"b", FINAL, 2)
+    s.write(b"c", 0, 3)  # written before the loop saw the FINAL packet
+    runner.run(loop)
+    assert got == [(1, State.ACTIVE), (2, State.ACTIVE)]
+    assert s.closed and q.stats["discarded"] == 1
