@@ -234,7 +234,8 @@ cdef class SyncPacketQueue(PacketQueue):
 cdef class AsyncPacketQueue(PacketQueue):
     """``AsyncPacketQueue(capacity=16384, policy="block")``: the stages after it run on
     a worker thread of its own, which sleeps on the queue's condition variable (no
-    polling). The worker starts with the stream and ends when the stream closes."""
+    polling). The worker starts with the stream and ends when the stream closes (so
+    close the stream: an open one keeps its worker waiting)."""
 
     def __init__(self, *, Py_ssize_t capacity=16384, str policy="block"):
         # capacity and policy were taken by PacketQueue.__cinit__.
