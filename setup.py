@@ -125,11 +125,13 @@ def extensions():
         "sourcey.net._net": "sourcey/net/_net.pyx",
         "sourcey.http._parser": "sourcey/http/_parser.pyx",
         "sourcey.http._server": "sourcey/http/_server.pyx",
+        "sourcey.stream._stream": "sourcey/stream/_stream.pyx",
     }
     # Our own C compiled into a module beside its .pyx (csrc/).
     c_sources = {
         "sourcey.http._parser": ["csrc/http1_parser.c"],
         "sourcey.http._server": ["csrc/http1_parser.c"],   # drives the parser itself
+        "sourcey.stream._stream": ["csrc/packet_queue.c"],
     }
     exts = [
         Extension(
