@@ -125,6 +125,7 @@ def extensions():
         "sourcey.net._net": "sourcey/net/_net.pyx",
         "sourcey.http._parser": "sourcey/http/_parser.pyx",
         "sourcey.http._server": "sourcey/http/_server.pyx",
+        "sourcey.http._client": "sourcey/http/_client.pyx",
     }
     # Our own C compiled into a module beside its .pyx (csrc/).
     c_sources = {
