@@ -15,9 +15,17 @@ keep their case; values lose the surrounding whitespace, RFC 9110 §5.5); ``body
 ``bytes`` with the transfer coding removed.
 """
 
-from ._client import (Client, ClientClosedError, ClientError, ClientResponse,
-                      ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError,
-                      ResponseTooLargeError, TooManyRedirectsError)
+from ._client import (
+    Client,
+    ClientClosedError,
+    ClientError,
+    ClientResponse,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    ResponseTooLargeError,
+    TooManyRedirectsError,
+)
 from ._parser import Message, ParseError, Parser, parse
 from ._server import Headers, Request, Response, Server
 

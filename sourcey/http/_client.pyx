@@ -1105,8 +1105,7 @@ cdef class Client:
         if not self._conns and self._ticker is not None:
             self._ticker.close()
             self._ticker = None
-        for req, exc in self._deferred:
-            failed.append(req)
+        failed.extend(req for req, _ in self._deferred)
         self._deferred = []
         if self._later is not None:
             self._later.close()
