@@ -427,15 +427,19 @@ cdef class _Conn(TCP):
             elif len(body) < 16384:
                 self._out(req.head + body)
             else:
-                self._out([req.head, body])
+                self._out([req.head, body], self._sent)
         except uv.error.UVError as exc:
             self._lost(error_from_code(exc.args[0]))
         return 0
 
-    cdef int _out(self, data) except -1:
+    cdef int _out(self, data, callback=None) except -1:
+        """Send ``data`` (bytes, or a list of bytes-like pieces), encrypted under TLS;
+        ``callback(handle, error)`` once it is written."""
         cdef bytes rest
         if self.sslobj is None:
-            if type(data) is bytes:
+            if callback is not None:
+                self._write(data, callback, None)
+            elif type(data) is bytes:
                 rest = data
                 data = self._write_now(rest)
                 if data is not None:
@@ -449,14 +453,19 @@ cdef class _Conn(TCP):
             for piece in data:
                 if len(piece):
                     self.sslobj.write(piece)
-        self._tls_flush()
+        self._tls_flush(callback)
         return 0
 
-    cdef int _tls_flush(self) except -1:
+    cdef int _tls_flush(self, callback=None) except -1:
         data = self.bio_out.read()
         if data and not self.closed:
-            self._write(data, None, None)
+            self._write(data, callback, None)
         return 0
+
+    def _sent(self, handle, error):
+        """A large body went out: the wait for the response starts now."""
+        if error is None and self.state == _S_BUSY and self.client._read_ms > 0:
+            self.deadline = self.loop.now() + self.client._read_ms
 
     def _pump(self, handle=None, error=None):
         """Send the chunked body's pieces while the write queue is short; past
@@ -467,6 +476,8 @@ cdef class _Conn(TCP):
         if error is not None:
             self._lost(error_from_code(error))
             return
+        if self.client._read_ms > 0:        # the upload moves: no read timeout yet
+            self.deadline = self.loop.now() + self.client._read_ms
         try:
             while True:
                 piece = next(self.body_iter, None)
@@ -759,7 +770,7 @@ cdef class Client:
     - ``connect_timeout`` (10 s): name resolution, connect and TLS handshake
       (ConnectTimeoutError).
     - ``read_timeout`` (30 s): the longest wait for the next byte of a response once the
-      request is sent (ReadTimeoutError).
+      request is sent, and for a chunked upload to make progress (ReadTimeoutError).
     - ``idle_timeout`` (15 s): a pooled connection unused this long is closed.
     - ``ssl_context``: for https; default ``ssl.create_default_context()``, which
       verifies the certificate and the host name (sent as SNI).

@@ -357,3 +357,17 @@ def test_bad_requests_raise_at_once(loop, url, headers, body, exc):
         client.request("GET", url, headers, body, callback=lambda r, e: None)
     assert client.connections == 0
     client.close()
+
+
+def test_ipv6_literal(loop, runner):
+    srv = Server(echo, loop=loop)
+    try:
+        _, port = srv.listen("::1", 0)
+    except OSError as exc:
+        srv.close()
+        pytest.skip(f"no IPv6 loopback: {exc}")
+    client = Client(loop)
+    resp, err = fetch(loop, runner, client, "GET", f"http://[::1]:{port}/v6")
+    assert err is None and resp.headers["X-Target"] == "/v6"
+    assert resp.headers["X-Got-Host"] == f"[::1]:{port}"
+    finish(loop, runner, client, srv)
