@@ -38,6 +38,7 @@ _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f-\U0010ffff]")
 _HIGH_WATER = 256 * 1024   # a chunked upload waits for the socket beyond this much queued
 _MAX_CACHED_URLS = 256
+_END = object()            # the end of a chunked body's iterator
 
 _WantRead = ssl.SSLWantReadError
 _ZeroReturn = ssl.SSLZeroReturnError

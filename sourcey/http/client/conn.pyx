@@ -45,8 +45,11 @@ cdef class _Conn(TCP):
             self.candidates = [(t.host, t.port)]
             self._connect_next()
         else:
-            uv.dns.getaddrinfo(self.loop, t.host, t.port, socktype=socket.SOCK_STREAM,
-                               callback=self._resolved)
+            try:
+                uv.dns.getaddrinfo(self.loop, t.host, t.port, socktype=socket.SOCK_STREAM,
+                                   callback=self._resolved)
+            except Exception as exc:        # a name getaddrinfo cannot take
+                self._fail(exc, True)
         return 0
 
     def _resolved(self, result, error):
@@ -92,15 +95,19 @@ cdef class _Conn(TCP):
         except uv.error.UVError as exc:
             self._connect_failed(error_from_code(exc.args[0]))
             return 0
-        if self.req.t.tls:
-            self.bio_in = ssl.MemoryBIO()
-            self.bio_out = ssl.MemoryBIO()
+        if not self.req.t.tls:
+            self._ready()
+            return 0
+        self.bio_in = ssl.MemoryBIO()
+        self.bio_out = ssl.MemoryBIO()
+        try:
             self.sslobj = self.client._ssl_context().wrap_bio(
                 self.bio_in, self.bio_out, server_side=False,
                 server_hostname=self.req.t.host)
-            self._handshake()
-        else:
-            self._ready()
+        except (ValueError, _SSLError) as exc:
+            self._fail(exc, False)
+            return 0
+        self._handshake()
         return 0
 
     cdef int _handshake(self) except -1:
@@ -121,10 +128,11 @@ cdef class _Conn(TCP):
         return 0
 
     cdef int _ready(self) except -1:
+        """Connected (and the handshake done): send the request that opened it."""
         req = self.req
         self.req = None
         if req is None:
-            self._idle()
+            self.client._release(self)
         else:
             self._send(req)
         return 0
@@ -211,8 +219,8 @@ cdef class _Conn(TCP):
             self.deadline = self.loop.now() + self.client._read_ms
         try:
             while True:
-                piece = next(self.body_iter, None)
-                if piece is None:
+                piece = next(self.body_iter, _END)
+                if piece is _END:
                     self.sending = False
                     self.body_iter = None
                     self._out(b"0\r\n\r\n")
