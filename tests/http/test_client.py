@@ -371,3 +371,16 @@ def test_ipv6_literal(loop, runner):
     assert err is None and resp.headers["X-Target"] == "/v6"
     assert resp.headers["X-Got-Host"] == f"[::1]:{port}"
     finish(loop, runner, client, srv)
+
+
+def test_early_response_during_a_chunked_upload(loop, runner):
+    # The server refuses the body before it is all sent: the client hands over the 413
+    # and does not reuse the connection (the rest of the body is not sent).
+    srv = Server(echo, loop=loop, max_body=1000)
+    _, port = srv.listen("127.0.0.1", 0)
+    client = Client(loop)
+    pieces = (b"x" * 65536 for _ in range(160))
+    resp, err = fetch(loop, runner, client, "POST", f"http://127.0.0.1:{port}/", body=pieces)
+    assert err is None and resp.status == 413
+    assert client.connections == 0
+    finish(loop, runner, client, srv)

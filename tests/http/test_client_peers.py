@@ -399,3 +399,59 @@ def test_nginx_redirect(loop, runner, nginx):
     assert [r.status for r in resp.history] == [301]
     assert resp.url == nginx["url"] + "/small.txt"
     finish(loop, runner, client)
+
+
+# -- TLS truncation ---------------------------------------------------------------------
+
+
+class TLSOnce:
+    """A thread that answers one TLS request with ``response``, then ends the TLS
+    session cleanly (close_notify) or just drops the connection (``clean=False``)."""
+
+    def __init__(self, ca, response, clean):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ca.issue_cert("127.0.0.1").configure_cert(self.ctx)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(10)
+        self.port = self.listener.getsockname()[1]
+        self.response = response
+        self.clean = clean
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        raw, _ = self.listener.accept()
+        raw.settimeout(10)
+        with self.ctx.wrap_socket(raw, server_side=True) as conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(4096)
+            conn.sendall(self.response)
+            if self.clean:
+                conn.unwrap().close()
+
+    def close(self):
+        self.thread.join(10)
+        self.listener.close()
+
+
+@pytest.mark.parametrize("clean", [True, False], ids=["close_notify", "no_close_notify"])
+def test_tls_body_delimited_by_the_close(loop, runner, ca, client_ctx, clean):
+    srv = TLSOnce(ca, b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nthe whole body", clean)
+    client = Client(loop, ssl_context=client_ctx)
+    resp, err = fetch(loop, runner, client, "GET", f"https://127.0.0.1:{srv.port}/")
+    if clean:
+        assert err is None and resp.body == b"the whole body"
+    else:
+        assert resp is None and isinstance(err, ConnectionClosedError)
+    finish(loop, runner, client)
+    srv.close()
+
+
+def test_tls_length_delimited_body_needs_no_close_notify(loop, runner, ca, client_ctx):
+    srv = TLSOnce(ca, b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody", False)
+    client = Client(loop, ssl_context=client_ctx)
+    resp, err = fetch(loop, runner, client, "GET", f"https://127.0.0.1:{srv.port}/")
+    assert err is None and resp.body == b"body"
+    finish(loop, runner, client)
+    srv.close()

@@ -269,17 +269,28 @@ cdef class _Conn(TCP):
             except _WantRead:
                 break
             except _ZeroReturn:
-                self.tls_eof = True
-                break
+                piece = b""
             except _SSLError as exc:
                 self._fail(exc, False)
                 return 0
             if not piece:
-                self.tls_eof = True
-                break
+                self._tls_closed()
+                return 0
             self._feed(PyBytes_AS_STRING(piece), <size_t>PyBytes_GET_SIZE(piece))
         if self.bio_out.pending and not self.closed:
             self._tls_flush()       # a key update or session ticket to answer
+        return 0
+
+    cdef int _tls_closed(self) except -1:
+        """The server's close_notify: answer it, then end as at an EOF (a body delimited
+        by the close is complete: nothing was cut)."""
+        self.tls_eof = True
+        try:
+            self.sslobj.unwrap()
+        except _SSLError:
+            pass
+        self._tls_flush()
+        self._ended(libuv.UV_EOF)
         return 0
 
     cdef int _feed(self, const char* data, size_t n) except -1:
