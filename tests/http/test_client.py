@@ -345,6 +345,8 @@ def test_callback_exception_goes_to_the_excepthook(loop, runner, server):
     ("http:///nohost", None, None, ValueError),
     ("http://user:pw@127.0.0.1/", None, None, ValueError),
     ("http://127.0.0.1/a b", None, None, ValueError),
+    ("http://bad\u2028host/", None, None, ValueError),
+    ("http://127.0.0.1:99999/", None, None, ValueError),
     ("http://127.0.0.1/", {"Bad Name": "x"}, None, ValueError),
     ("http://127.0.0.1/", {"X": "a\r\nInjected: 1"}, None, ValueError),
     ("http://127.0.0.1/", {"Content-Length": "3"}, None, ValueError),

@@ -27,6 +27,11 @@ cdef _Target _parse_url(str url):
     host = parts.hostname
     if not host:
         raise ValueError(f"no host in URL {url!r}")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")     # an internationalised name
+        except UnicodeError:
+            raise ValueError(f"invalid host name in URL {url!r}") from None
     try:
         port = parts.port
     except ValueError as exc:
