@@ -4,6 +4,8 @@ closing. Loopback only; every wait is bounded by the runner."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from clientlib import RawServer, fetch, finish, reply_once
 
@@ -386,3 +388,28 @@ def test_early_response_during_a_chunked_upload(loop, runner):
     assert err is None and resp.status == 413
     assert client.connections == 0
     finish(loop, runner, client, srv)
+
+
+def test_connect_timeout(loop, runner):
+    # A listener that never accepts, its accept queue filled: the kernel drops further
+    # SYNs, so the client's connect hangs.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(4):
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", port))
+            fillers.append(s)
+        client = Client(loop, connect_timeout=0.3)
+        resp, err = fetch(loop, runner, client, "GET", f"http://127.0.0.1:{port}/")
+        assert resp is None and isinstance(err, ConnectTimeoutError)
+        assert client.connections == 0
+        finish(loop, runner, client)
+    finally:
+        for s in fillers:
+            s.close()
+        listener.close()
