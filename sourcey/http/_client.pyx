@@ -331,6 +331,7 @@ cdef class Client:
                     return 0
         if req.streamed is not None:
             resp = req.streamed
+            resp.trailers = msg.trailers
             if msg.body:
                 self._call_data(req, resp, msg.body)
             resp.body = b""

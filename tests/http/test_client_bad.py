@@ -135,6 +135,20 @@ def test_interim_responses_are_skipped(loop, runner):
     finish(loop, runner, client, raw)
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_trailers(loop, runner, stream):
+    raw = RawServer(loop, reply_once(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                                     b"Trailer: X-Sum\r\n\r\n3\r\nabc\r\n0\r\n"
+                                     b"X-Sum: 42\r\n\r\n"))
+    client = Client(loop)
+    chunks = []
+    options = {"on_data": lambda r, c: chunks.append(c)} if stream else {}
+    resp, err = fetch(loop, runner, client, "GET", raw.url + "/", **options)
+    assert err is None and resp.trailers == [(b"X-Sum", b"42")]
+    assert (b"".join(chunks) if stream else resp.body) == b"abc"
+    finish(loop, runner, client, raw)
+
+
 def test_unsolicited_second_response_drops_the_connection(loop, runner):
     # One request, two responses in one write: the first is the answer, the second
     # must not be taken as the answer to the next request.

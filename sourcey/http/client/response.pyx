@@ -6,7 +6,8 @@ cdef class ClientResponse:
     ``headers`` (case-insensitive :class:`Headers`, values decoded as Latin-1),
     ``raw_headers`` (the ``(name, value)`` bytes pairs as received), ``body`` (bytes;
     empty when it was streamed to ``on_data``), ``url`` (the URL it answers, after any
-    redirects) and ``history`` (the redirect responses that led here, oldest first)."""
+    redirects), ``history`` (the redirect responses that led here, oldest first) and
+    ``trailers`` (the ``(name, value)`` bytes pairs of a chunked body's trailer section)."""
 
     cdef readonly int status
     cdef readonly str reason
@@ -15,6 +16,7 @@ cdef class ClientResponse:
     cdef readonly bytes body
     cdef readonly str url
     cdef readonly list history
+    cdef readonly list trailers
     cdef object _headers
 
     @property
@@ -38,4 +40,5 @@ cdef ClientResponse _response(msg, str url, list history):
     r.body = msg.body
     r.url = url
     r.history = history
+    r.trailers = msg.trailers
     return r
