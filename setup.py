@@ -126,6 +126,7 @@ def extensions():
         "sourcey.http._parser": "sourcey/http/_parser.pyx",
         "sourcey.http._server": "sourcey/http/_server.pyx",
         "sourcey.stream._stream": "sourcey/stream/_stream.pyx",
+        "sourcey.http._client": "sourcey/http/_client.pyx",
     }
     # Our own C compiled into a module beside its .pyx (csrc/).
     c_sources = {
