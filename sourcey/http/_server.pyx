@@ -7,9 +7,9 @@
 # queued). Timeouts are one deadline per connection, walked by one timer per server.
 # TLS connections run the same session over an SSLSocket.
 #
-# The parts: headers.pyx (Headers), request.pyx, response.pyx (the head builder),
-# sendfile.pyx (file bodies), session.pyx (one connection), server.pyx (listening,
-# deadlines).
+# The parts, in server/: headers.pyx (Headers), request.pyx, response.pyx (the head
+# builder), sendfile.pyx (file bodies), session.pyx (one connection), server.pyx
+# (listening, deadlines).
 
 import logging
 import ssl
@@ -52,9 +52,9 @@ ctypedef unsigned char Py_UCS1
 
 _log = logging.getLogger("sourcey.http.server")
 
-include "headers.pyx"
-include "request.pyx"
-include "response.pyx"
-include "sendfile.pyx"
-include "session.pyx"
-include "server.pyx"
+include "server/headers.pyx"
+include "server/request.pyx"
+include "server/response.pyx"
+include "server/sendfile.pyx"
+include "server/session.pyx"
+include "server/server.pyx"
