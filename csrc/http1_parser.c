@@ -60,30 +60,63 @@ enum {
 #define DEFAULT_LINE_MAX 8190u
 #define CHUNK_SIZE_MAX (INT64_MAX >> 4)
 
-/* tchar (RFC 9110 §5.6.2) */
-static int is_tchar(unsigned char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return 1;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        return 1;
-    default:
-        return 0;
-    }
-}
+/* Byte classes, one table lookup each. */
+#define C_TCHAR 0x01u  /* tchar (RFC 9110 §5.6.2) */
+#define C_VCHAR 0x02u  /* VCHAR */
+#define C_FVCHAR 0x04u /* field-vchar = VCHAR / obs-text (RFC 9110 §5.5) */
+#define C_OWS 0x08u    /* SP, HTAB */
+#define T_ (C_TCHAR | C_VCHAR | C_FVCHAR)
+#define V_ (C_VCHAR | C_FVCHAR)
+#define O_ C_FVCHAR
+static const unsigned char byte_class[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, C_OWS, 0, 0, 0, 0, 0, 0,           /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,               /* 0x10 */
+    C_OWS, T_, V_, T_, T_, T_, T_, T_, V_, V_, T_, T_, V_, T_, T_, V_, /* 0x20 */
+    T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, V_, V_, V_, V_, V_, V_, /* 0x30 */
+    V_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, /* 0x40 */
+    T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, V_, V_, V_, T_, T_, /* 0x50 */
+    T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, /* 0x60 */
+    T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, V_, T_, V_, T_, 0,  /* 0x70 */
+    O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, /* 0x80 */
+    O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_,
+    O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_,
+    O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_,
+    O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_,
+    O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_,
+    O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_,
+    O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, O_, /* 0xf0 */
+};
+#undef T_
+#undef V_
+#undef O_
 
-static int is_vchar(unsigned char c) { return c >= 0x21 && c <= 0x7e; }
-static int is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
+static int is_tchar(unsigned char c) { return (byte_class[c] & C_TCHAR) != 0; }
+static int is_vchar(unsigned char c) { return (byte_class[c] & C_VCHAR) != 0; }
+static int is_ows(unsigned char c) { return (byte_class[c] & C_OWS) != 0; }
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-/* field-vchar = VCHAR / obs-text (RFC 9110 §5.5) */
-static int is_field_vchar(unsigned char c) { return is_vchar(c) || c >= 0x80; }
+static int is_field_vchar(unsigned char c) { return (byte_class[c] & C_FVCHAR) != 0; }
 
 static int hex_value(unsigned char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
+}
+
+/* The fast path for the long parts of a head: how many bytes from data[i] (of len)
+ * are of class `cls` and fit under the line limit and the head's limits. The caller
+ * copies them at once; the byte after them goes the byte-at-a-time way, which reports a
+ * limit or a bad byte exactly where it is. */
+static size_t run_length(const h1_parser* p, const char* data, size_t i, size_t len,
+                         unsigned cls, uint32_t linemax) {
+    size_t used = p->hlen - p->line_start, room, n = len - i, k = 0;
+    if (used >= linemax || p->head_bytes >= p->max_head || p->hlen >= p->head_cap) return 0;
+    room = linemax - used;
+    if (p->max_head - p->head_bytes < room) room = p->max_head - p->head_bytes;
+    if (p->head_cap - p->hlen < room) room = p->head_cap - p->hlen;
+    if (n > room) n = room;
+    while (k < n && (byte_class[(unsigned char)data[i + k]] & cls)) k++;
+    return k;
 }
 
 /* Case-insensitive comparison of s[0..n) with a lower-case literal. */
@@ -152,6 +185,8 @@ int h1_parser_set_limits(h1_parser* p, uint32_t max_start_line, uint32_t max_hea
 }
 
 int h1_parser_idle(const h1_parser* p) { return p->state == S_START; }
+
+uint32_t h1_parser_head_length(const h1_parser* p) { return p->hlen; }
 
 /* Walk a comma-separated list (RFC 9110 §5.6.1): calls back with each non-empty element,
  * OWS trimmed. Returns the first non-zero result of fn. */
@@ -383,6 +418,14 @@ h1_event h1_parser_execute(h1_parser* p, const char* data, size_t len, size_t* c
         err = (code);                                                              \
         goto fail;                                                                 \
     } while (0)
+/* Copy a run found by run_length into the head, then parse on from the byte after it. */
+#define TAKE_RUN(k)                                                                \
+    do {                                                                           \
+        memcpy(p->head + p->hlen, data + i, (k));                                  \
+        p->hlen += (uint32_t)(k);                                                  \
+        p->head_bytes += (uint32_t)(k);                                            \
+        i += (k);                                                                  \
+    } while (0)
 /* A chunk-size line byte, under the line limit. */
 #define CHUNK_LINE()                                                               \
     do {                                                                           \
@@ -424,7 +467,12 @@ h1_event h1_parser_execute(h1_parser* p, const char* data, size_t len, size_t* c
             break;
 
         /* request-line = method SP request-target SP HTTP-version */
-        case S_METHOD:
+        case S_METHOD: {
+            size_t k = run_length(p, data, i, len, C_TCHAR, p->max_start_line);
+            if (k) {
+                TAKE_RUN(k);
+                continue;
+            }
             if (c == ' ') {
                 p->method.len = p->hlen;
                 APPEND_SL(c);
@@ -435,13 +483,19 @@ h1_event h1_parser_execute(h1_parser* p, const char* data, size_t len, size_t* c
                 FAIL(H1_E_METHOD);
             }
             break;
+        }
         case S_TARGET_START:
             if (!is_vchar(c)) FAIL(H1_E_TARGET);
             p->target.off = p->hlen;
             APPEND_SL(c);
             p->state = S_TARGET;
             break;
-        case S_TARGET:
+        case S_TARGET: {
+            size_t k = run_length(p, data, i, len, C_VCHAR, p->max_start_line);
+            if (k) {
+                TAKE_RUN(k);
+                continue;
+            }
             if (c == ' ') {
                 p->target.len = p->hlen - p->target.off;
                 APPEND_SL(c);
@@ -455,6 +509,7 @@ h1_event h1_parser_execute(h1_parser* p, const char* data, size_t len, size_t* c
                 FAIL(H1_E_TARGET);
             }
             break;
+        }
 
         /* HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3) */
         case S_VERSION:
@@ -558,7 +613,12 @@ h1_event h1_parser_execute(h1_parser* p, const char* data, size_t len, size_t* c
                 FAIL(H1_E_HEADER_NAME);
             }
             break;
-        case S_NAME:
+        case S_NAME: {
+            size_t k = run_length(p, data, i, len, C_TCHAR, p->max_header_line);
+            if (k) {
+                TAKE_RUN(k);
+                continue;
+            }
             if (c == ':') {
                 h1_header* h = &p->headers[p->nheaders + p->ntrailers];
                 h->name.len = p->hlen - h->name.off;
@@ -572,6 +632,7 @@ h1_event h1_parser_execute(h1_parser* p, const char* data, size_t len, size_t* c
                 FAIL(H1_E_HEADER_NAME);
             }
             break;
+        }
         case S_VALUE_OWS:
             if (is_ows(c)) {
                 APPEND_FL(c);
@@ -581,7 +642,15 @@ h1_event h1_parser_execute(h1_parser* p, const char* data, size_t len, size_t* c
             p->value_end = p->hlen;
             p->state = S_VALUE;
             continue; /* the same byte, as the first of the value */
-        case S_VALUE:
+        case S_VALUE: {
+            size_t k = run_length(p, data, i, len, C_FVCHAR | C_OWS, p->max_header_line);
+            if (k) {
+                size_t j = k; /* the value ends after the run's last byte that is not OWS */
+                while (j > 0 && is_ows((unsigned char)data[i + j - 1])) j--;
+                if (j) p->value_end = p->hlen + (uint32_t)j;
+                TAKE_RUN(k);
+                continue;
+            }
             if (is_field_vchar(c)) {
                 APPEND_FL(c);
                 p->value_end = p->hlen;
@@ -598,6 +667,7 @@ h1_event h1_parser_execute(h1_parser* p, const char* data, size_t len, size_t* c
                 FAIL(H1_E_HEADER_VALUE); /* NUL and the other CTLs (RFC 9110 §5.5) */
             }
             break;
+        }
         case S_FIELD_LF:
             if (c != '\n') FAIL(H1_E_BARE_CR);
             APPEND_FL(c);

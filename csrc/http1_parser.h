@@ -189,6 +189,10 @@ h1_event h1_parser_finish(h1_parser* p);
 /* True between messages (nothing of a next message consumed yet). */
 int h1_parser_idle(const h1_parser* p);
 
+/* Bytes of `head` holding the current message's head, from H1_EV_HEAD on: the start line
+ * and the field lines with their CRLFs, the final empty line included. */
+uint32_t h1_parser_head_length(const h1_parser* p);
+
 /* "INCOMPLETE", "BARE_CR", ... and a sentence for each error code. */
 const char* h1_error_name(int error);
 const char* h1_error_reason(int error);

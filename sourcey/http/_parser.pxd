@@ -73,6 +73,7 @@ cdef extern from "http1_parser.h" nogil:
     h1_event h1_parser_execute(h1_parser* p, const char* data, size_t len, size_t* consumed)
     h1_event h1_parser_finish(h1_parser* p)
     int h1_parser_idle(const h1_parser* p)
+    uint32_t h1_parser_head_length(const h1_parser* p)
     const char* h1_error_name(int error)
     const char* h1_error_reason(int error)
 

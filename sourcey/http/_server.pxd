@@ -23,7 +23,9 @@ cdef class Request:
     cdef readonly str method
     cdef readonly str target
     cdef readonly str version
-    cdef readonly Headers headers
+    cdef Headers _headers           # made from _raw when first asked for
+    cdef bytes _raw                 # the head's field lines, validated by the parser
+    cdef object _context            # the application's dict, made when first asked for
     cdef readonly object peer
     cdef readonly bint keep_alive
     cdef readonly bint upgrade
@@ -36,7 +38,6 @@ cdef class Request:
     cdef list _parts                # streamed body received before a consumer came
     cdef Py_ssize_t _buffered
     cdef bint _paused               # the application asked to stop reading
-    cdef dict __dict__
 
     cdef int _feed(self, bytes data) except -1
     cdef int _finish(self) except -1
@@ -60,7 +61,7 @@ cdef class Response:
     cdef long long _sent            # body bytes sent against it
     cdef list _out                  # output produced while earlier responses are pending
     cdef object _resume             # called when it becomes the response that writes
-    cdef dict __dict__
+    cdef object _context
 
     cdef int _start(self, Py_ssize_t length) except -1
     cdef int _body(self, const char* data, size_t length, object keep) except -1

@@ -466,3 +466,20 @@ def test_send_file_over_tls(loop, runner, big_file):
     runner.until(loop, lambda: server.connections == 0, timeout=5)
     runner.run(loop, timeout=5)
     assert out["body"] == data
+
+
+def test_request_headers_as_sent_and_context(loop, runner):
+    seen = []
+
+    def handler(request, response):
+        request.context["n"] = 1
+        response.context["m"] = 2
+        seen.append((request.headers.items(), request.context, response.context))
+        response.end(b"ok")
+
+    serve(loop, runner, handler, lambda port: raw(
+        port, b"GET / HTTP/1.1\r\nHost: x\r\nX-Empty:\r\nX-Ows: \t a  b \t\r\n"
+              b"x-latin: caf\xe9\r\nX-Colon: a:b: c\r\nConnection: close\r\n\r\n"))
+    assert seen == [([("Host", "x"), ("X-Empty", ""), ("X-Ows", "a  b"),
+                      ("x-latin", "caf\xe9"), ("X-Colon", "a:b: c"),
+                      ("Connection", "close")], {"n": 1}, {"m": 2})]

@@ -20,6 +20,7 @@ cdef inline bint _same_name(str a, str b):
     return True
 
 
+@cython.freelist(64)
 cdef class Headers:
     """HTTP header fields: ``(name, value)`` str pairs in order, names looked up without
     regard to case. ``h[name]`` is the first value (KeyError if none), ``h.get_all(name)``

@@ -6,6 +6,7 @@
 cdef Py_ssize_t _HOLD = 64 * 1024
 
 
+@cython.freelist(64)
 cdef class Request:
     """A request as received.
 
@@ -20,11 +21,24 @@ cdef class Request:
     is in and ``body`` is None; it takes the body with :meth:`stream` (piece by piece)
     or :meth:`read` (whole), and may :meth:`pause` and :meth:`resume` reading. Bytes that
     arrive before it asks are held, up to 64 KiB; then reading pauses until it asks.
-    Other attributes may be set freely (``request.user = ...``).
+    ``context`` is a dict for the application's own data (made when first used).
     """
 
     def __init__(self, *args, **kwargs):
         raise TypeError("Request objects are made by the server")
+
+    @property
+    def headers(self):
+        if self._headers is None:
+            self._headers = _fields(self._raw)
+            self._raw = None
+        return self._headers
+
+    @property
+    def context(self):
+        if self._context is None:
+            self._context = {}
+        return self._context
 
     @property
     def path(self):
@@ -113,6 +127,31 @@ cdef class Request:
 
     def __repr__(self):
         return f"<Request {self.method} {self.target} HTTP/{self.version}>"
+
+
+cdef Headers _fields(bytes raw):
+    """Headers from field lines the parser has validated: ``name:`` OWS value OWS CRLF
+    each, up to the empty line (no bare CR or LF, no obs-fold, no colon in a name)."""
+    cdef Headers headers = Headers.__new__(Headers)
+    cdef const char* s = PyBytes_AS_STRING(raw)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(raw), i = 0, colon, start, end
+    cdef const char* cr
+    headers._items = []
+    while i < n:
+        cr = <const char*>memchr(s + i, 13, <size_t>(n - i))
+        if cr == NULL or cr == s + i:
+            break
+        end = cr - s
+        colon = <const char*>memchr(s + i, 58, <size_t>(end - i)) - s
+        start = colon + 1
+        while start < end and (s[start] == 32 or s[start] == 9):
+            start += 1
+        while end > start and (s[end - 1] == 32 or s[end - 1] == 9):
+            end -= 1
+        headers._items.append((PyUnicode_DecodeLatin1(s + i, colon - i, NULL),
+                               PyUnicode_DecodeLatin1(s + start, end - start, NULL)))
+        i = (cr - s) + 2
+    return headers
 
 
 def _ignore_end(request):

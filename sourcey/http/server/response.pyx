@@ -143,6 +143,7 @@ cdef inline bint _has_token(str value, str token):
     return False
 
 
+@cython.freelist(64)
 cdef class Response:
     """The answer to one request.
 
@@ -153,7 +154,7 @@ cdef class Response:
     nothing was written before. HEAD requests, 204 and 304 get no body. The server adds
     Date, and Connection when the connection closes after this response.
     ``upgrade(headers)`` answers an upgrade request with 101 and hands the connection
-    over. Other attributes may be set freely.
+    over. ``context`` is a dict for the application's own data (made when first used).
     """
 
     def __init__(self, *args, **kwargs):
@@ -175,6 +176,12 @@ cdef class Response:
     @property
     def request(self):
         return self._request
+
+    @property
+    def context(self):
+        if self._context is None:
+            self._context = {}
+        return self._context
 
     @property
     def headers_sent(self):
@@ -239,7 +246,7 @@ cdef class Response:
         self._started = True
         self._done = True
         self._upgraded = True
-        session.pending.pop(0)
+        del session.pending[0]
         return session._detach()
 
     cdef int _end(self, const char* data, size_t length, object keep) except -1:

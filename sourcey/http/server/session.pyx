@@ -8,8 +8,8 @@
 # `pending` writes, those behind it queue their output until it ends. Output produced
 # during a read is gathered and written once at the end of the read (pipelining).
 
-_LINGER_MS = 2000.0     # draining the peer's input after our last response
-_MAX_PENDING = 32       # pipelined requests awaiting their response before reading pauses
+cdef double _LINGER_MS = 2000.0     # draining the peer's input after our last response
+cdef Py_ssize_t _MAX_PENDING = 32   # requests awaiting their response before reading pauses
 # Output queued past this (a client that sends and does not read): stop taking requests
 # until it drains; the unparsed input waits as it is.
 cdef size_t _HIGH_WATER = 1 << 20
@@ -239,9 +239,7 @@ cdef class _Session:
         cdef h1_parser* p = &self.parser._p
         cdef char* head = p.head
         cdef Request r = Request.__new__(Request)
-        cdef Headers headers = Headers.__new__(Headers)
-        cdef list items = []
-        cdef uint32_t i
+        cdef uint32_t i, end = h1_parser_head_length(p), first = end
         cdef h1_header* h
         cdef Server server = self.server
         cdef int hosts = 0
@@ -255,10 +253,10 @@ cdef class _Session:
                     and (head[h.name.off + 2] | 0x20) == b's' \
                     and (head[h.name.off + 3] | 0x20) == b't':
                 hosts += 1
-            items.append((PyUnicode_DecodeLatin1(head + h.name.off, h.name.len, NULL),
-                          PyUnicode_DecodeLatin1(head + h.value.off, h.value.len, NULL)))
-        headers._items = items
-        r.headers = headers
+        if p.nheaders:
+            first = p.headers[0].name.off
+        # the field lines as sent: Request.headers is made from them when first asked for
+        r._raw = PyBytes_FromStringAndSize(head + first, end - first)
         r.peer = self.peer
         r.upgrade = p.upgrade
         r.keep_alive = p.keep_alive and not p.upgrade and not server._closing
@@ -428,7 +426,7 @@ cdef class _Session:
         self.continued = True
         if request.complete or request.version is not _V11 or self.no_more or self.gone:
             return 0
-        expect = request.headers._find("expect", None)
+        expect = (<Headers>request.headers)._find("expect", None)
         if expect is not None and _same_name(<str>expect, "100-continue"):
             self._put(b"HTTP/1.1 100 Continue\r\n\r\n", 25, None)
         return 0
@@ -570,7 +568,8 @@ cdef class _Session:
         cdef Response r
         cdef Response nxt
         while self.pending and (<Response>self.pending[0])._done:
-            r = self.pending.pop(0)
+            r = self.pending[0]
+            del self.pending[0]
             if r._aborted:
                 return self._close()
             if not r._keep:
