@@ -13,9 +13,10 @@ import subprocess
 import threading
 
 import pytest
+from serverlib import hello, raw, responses, serve
 
 from sourcey import uv
-from sourcey.http import Headers, Server, parse
+from sourcey.http import Headers, Server
 
 CURL = shutil.which("curl") or "/usr/bin/curl"
 
@@ -28,63 +29,6 @@ def loop(checked_loop):
 @pytest.fixture
 def runner(checked_runner):
     return checked_runner
-
-
-def serve(loop, runner, handler, client, timeout=10.0, server_box=None, **options):
-    """Serve ``handler`` on a loopback port (``Server`` ``options``), run
-    ``client(port)`` in a thread; returns its result (or raises its exception) once the
-    server has closed (and, unless ``server_box`` is given to receive the server, its
-    connections too)."""
-    server = Server(handler, loop=loop, **options)
-    _, port = server.listen("127.0.0.1", 0)
-    box = {}
-    if server_box is not None:
-        server_box.append(server)
-
-    def stop(handle):
-        server.close()
-        handle.close()
-
-    done = uv.Async(loop, stop)
-
-    def main():
-        try:
-            box["result"] = client(port)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
-            box["error"] = exc
-        finally:
-            done.send()
-
-    thread = threading.Thread(target=main, daemon=True)
-    thread.start()
-    try:
-        runner.run(loop, timeout)
-    finally:
-        thread.join(timeout)
-    if server_box is None:
-        assert server.connections == 0
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
-
-
-def raw(port, data, timeout=5.0):
-    """Send ``data`` on a fresh connection; return all bytes received until EOF."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
-        chunks = []
-        while chunk := s.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def responses(data):
-    return parse("response", [data])
-
-
-def hello(request, response):
-    response.headers["Content-Type"] = "text/plain"
-    response.end(b"Hello, world!")
 
 
 # --- real clients -------------------------------------------------------------------

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 import tracemalloc
 
 import pytest
+from serverlib import echo_path, hello, raw, read_all, serve
 
 from sourcey import uv
-from sourcey.http import Server, parse
+from sourcey.http import parse
 
 
 @pytest.fixture
@@ -29,63 +29,6 @@ def loop(checked_loop):
 @pytest.fixture
 def runner(checked_runner):
     return checked_runner
-
-
-def serve(loop, runner, handler, client, timeout=20.0, **options):
-    """Serve ``handler`` (a Server made with ``options``) on a loopback port and run
-    ``client(port)`` in a thread; return its result (or raise its exception) once the
-    server and all its connections have closed."""
-    server = Server(handler, loop=loop, **options)
-    _, port = server.listen("127.0.0.1", 0)
-    box = {}
-
-    def stop(handle):
-        server.close()
-        handle.close()
-
-    done = uv.Async(loop, stop)
-
-    def main():
-        try:
-            box["result"] = client(port)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
-            box["error"] = exc
-        finally:
-            done.send()
-
-    thread = threading.Thread(target=main, daemon=True)
-    thread.start()
-    try:
-        runner.run(loop, timeout)
-    finally:
-        thread.join(timeout)
-    assert server.connections == 0
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
-
-
-def read_all(s):
-    chunks = []
-    while chunk := s.recv(65536):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def raw(port, data, timeout=5.0):
-    """Send ``data`` on a fresh connection; return all bytes received until EOF."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
-        return read_all(s)
-
-
-def hello(request, response):
-    response.headers["Content-Type"] = "text/plain"
-    response.end(b"Hello, world!")
-
-
-def echo_path(request, response):
-    response.end(request.path.encode())
 
 
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"

@@ -16,13 +16,13 @@ import re
 import shutil
 import socket
 import subprocess
-import threading
 import tracemalloc
 
 import pytest
+from serverlib import echo_path, hello, raw, read_all, serve
 
 from sourcey import uv
-from sourcey.http import Server, parse
+from sourcey.http import parse
 
 CURL = shutil.which("curl")
 WRK = shutil.which("wrk")
@@ -44,71 +44,10 @@ def runner(checked_runner):
     return checked_runner
 
 
-def serve(loop, runner, handler, client, timeout=20.0, setup=None, host="127.0.0.1",
-          **options):
-    """Serve ``handler`` (a Server made with ``options``) on a ``host`` port and run
-    ``client(port)`` in a thread; return its result (or raise its exception) once the
-    server and all its connections have closed. ``setup(server)``, if given, runs in the
-    loop thread before the client starts (to make handles the handler needs)."""
-    server = Server(handler, loop=loop, **options)
-    _, port = server.listen(host, 0)
-    if setup is not None:
-        setup(server)
-    box = {}
-
-    def stop(handle):
-        server.close()
-        handle.close()
-
-    done = uv.Async(loop, stop)
-
-    def main():
-        try:
-            box["result"] = client(port)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
-            box["error"] = exc
-        finally:
-            done.send()
-
-    thread = threading.Thread(target=main, daemon=True)
-    thread.start()
-    try:
-        runner.run(loop, timeout)
-    finally:
-        thread.join(timeout)
-    assert server.connections == 0
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
-
-
-def read_all(s):
-    chunks = []
-    while chunk := s.recv(65536):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def raw(port, data, timeout=5.0):
-    """Send ``data`` on a fresh connection; return all bytes received until EOF."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
-        return read_all(s)
-
-
 def curl(*args, data=None, seconds=10):
     """Run curl with ``args`` (``data`` on its stdin), killed after ``seconds``."""
     return subprocess.run([TIMEOUT, str(seconds), CURL, "-sS", *args], input=data,
                           capture_output=True, timeout=seconds + 5)
-
-
-def hello(request, response):
-    response.headers["Content-Type"] = "text/plain"
-    response.end(b"Hello, world!")
-
-
-def echo_path(request, response):
-    response.end(request.path.encode())
 
 
 def streamed(request, response):

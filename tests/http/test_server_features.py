@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from test_server import hello, raw, responses, serve
+from serverlib import hello, raw, responses, serve
 
 from sourcey import uv
 from sourcey.http import Server

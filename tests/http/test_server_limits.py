@@ -7,13 +7,12 @@ timeouts are short (0.3-0.5 s) and every wait is a socket timeout of a few secon
 from __future__ import annotations
 
 import socket
-import threading
 import time
 import tracemalloc
 
 import pytest
+from serverlib import raw, read_all, serve
 
-from sourcey import uv
 from sourcey.http import Server, parse
 
 
@@ -25,54 +24,6 @@ def loop(checked_loop):
 @pytest.fixture
 def runner(checked_runner):
     return checked_runner
-
-
-def serve(loop, runner, handler, client, timeout=15.0, **options):
-    """Serve ``handler`` (a Server made with ``options``) on a loopback port, run
-    ``client(port)`` in a thread; returns its result once the server and its connections
-    have closed."""
-    server = Server(handler, loop=loop, **options)
-    _, port = server.listen("127.0.0.1", 0)
-    box = {}
-
-    def stop(handle):
-        server.close()
-        handle.close()
-
-    done = uv.Async(loop, stop)
-
-    def main():
-        try:
-            box["result"] = client(port)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
-            box["error"] = exc
-        finally:
-            done.send()
-
-    thread = threading.Thread(target=main, daemon=True)
-    thread.start()
-    try:
-        runner.run(loop, timeout)
-    finally:
-        thread.join(timeout)
-    assert server.connections == 0
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
-
-
-def read_all(s):
-    chunks = []
-    while chunk := s.recv(65536):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def raw(port, data, timeout=5.0):
-    """Send ``data`` on a fresh connection; return all bytes received until EOF."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
-        return read_all(s)
 
 
 def hello(request, response):
