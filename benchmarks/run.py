@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """sourcey's macro benchmarks: each workload's servers one after another, same load.
 
-    python benchmarks/run.py --quick                 # the short run (about 2 minutes)
+    python benchmarks/run.py --quick                 # the short run (about 4 minutes)
     python benchmarks/run.py                         # every workload, 5 rounds x 5 s
     python benchmarks/run.py --workloads tcp-echo-1k --servers c-libuv,sourcey,uvloop
     python benchmarks/run.py --list                  # workloads and servers

@@ -99,9 +99,10 @@ WRK = ["{python}", "{wrkdir}/run_wrk.py", "--warmup", "{warmup}", "--", "{wrk}",
 
 
 def http_workload(name: str, description: str, load: list[str], params: dict[str, str],
-                  ) -> Workload:
+                  quick: bool = False) -> Workload:
     return Workload(
         name=name,
+        quick=quick,
         description=description,
         proto="tcp",
         servers=http_servers(),
@@ -120,7 +121,7 @@ WORKLOADS = [
     http_workload("http-hello", "HTTP/1.1 GET / 'Hello, world!', wrk -t1, {conns} "
                   "keep-alive connections",
                   [*WRK, "-s", "{wrkdir}/marks.lua", "http://{host}:{port}/"],
-                  {"conns": "100"}),
+                  {"conns": "100"}, quick=True),
     http_workload("http-hello-pipelined", "HTTP/1.1 GET / 'Hello, world!', wrk -t1, {conns} "
                   "keep-alive connections, {depth} requests pipelined per connection",
                   [*WRK, "-s", "{wrkdir}/pipeline.lua", "http://{host}:{port}/", "--",
