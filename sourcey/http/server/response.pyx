@@ -273,7 +273,7 @@ cdef class Response:
         cdef Request request = self._request
         cdef int status = self.status
         cdef bint has_length = False, has_te = False, has_date = False, has_close = False
-        cdef bint ten = request is not None and request.version == "1.0"
+        cdef bint ten = request is not None and request.version is _V10
         cdef OutBuf tmp
         cdef OutBuf* b
         cdef Py_ssize_t n
