@@ -125,10 +125,12 @@ def extensions():
         "sourcey.net._net": "sourcey/net/_net.pyx",
         "sourcey.http._parser": "sourcey/http/_parser.pyx",
         "sourcey.http._server": "sourcey/http/_server.pyx",
+        "sourcey.stun._codec": "sourcey/stun/_codec.pyx",
     }
     # Our own C compiled into a module beside its .pyx (csrc/).
     c_sources = {
         "sourcey.http._parser": ["csrc/http1_parser.c"],
+        "sourcey.stun._codec": ["csrc/stun_codec.c"],
     }
     exts = [
         Extension(
