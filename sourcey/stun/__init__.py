@@ -11,13 +11,19 @@
 ``Server`` answers Binding requests over UDP, TCP and TLS.
 """
 
-from ._codec import Framer, crc32, frame_length
 from . import constants as _constants
+from ._codec import Framer, crc32, frame_length
 from .constants import *  # noqa: F403 (the protocol's numbers)
 from .credentials import long_term_key, saslprep, short_term_key, userhash
 from .errors import DecodeError, StunError
 from .message import (
-    Message, decode, decode_value, encode_value, is_stun, message_type, split_type,
+    Message,
+    decode,
+    decode_value,
+    encode_value,
+    is_stun,
+    message_type,
+    split_type,
     transaction_id,
 )
 from .server import BindingHandler, Server
