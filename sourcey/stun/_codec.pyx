@@ -150,8 +150,9 @@ cdef class Framer:
     stream; the frame returned leaves the padding out).
 
     The buffer holds at most one partial frame, and a frame is at most ``max_frame``
-    bytes: a longer one, or bytes that start no frame, raise DecodeError, and every
-    later feed raises it again (the stream cannot be resynchronised)."""
+    bytes: a longer one, or bytes that start no frame, raise DecodeError (its
+    ``frames``: the whole frames before them in that feed), and every later feed raises
+    it again (the stream cannot be resynchronised)."""
 
     def __cinit__(self, *, bint channel_data=False, Py_ssize_t max_frame=STUN_MAX_MESSAGE):
         if max_frame < STUN_HEADER_SIZE:
@@ -203,6 +204,7 @@ cdef class Framer:
                 self._error = DecodeError(
                     "FRAMING", "a frame that is not STUN" if n < 0 else
                     f"a frame of {n} bytes, above the limit of {self.max_frame}")
+                self._error.frames = list(out)
                 raise self._error
             if <size_t>n > length - off:
                 return off

@@ -206,7 +206,7 @@ def encode_value(attr_type: int, value: Any, txid: bytes) -> bytes:
                         for alg, params in value)
     if attr_type == PASSWORD_ALGORITHM:
         alg, params = value if isinstance(value, tuple) else (value, b"")
-        return _HH.pack(alg, len(params)) + params + _PAD[len(params) % 4]
+        return _HH.pack(alg, len(params)) + bytes(params) + _PAD[len(params) % 4]
     if attr_type == CHANNEL_NUMBER:
         return _HH.pack(value, 0)
     if attr_type == EVEN_PORT:

@@ -33,21 +33,41 @@ from typing import Any
 from sourcey import uv
 from sourcey.net import Address, SSLServer, TCPServer, UDPSocket
 
-from ._codec import Framer
-from .constants import BINDING, ERROR, ERROR_CODE, REQUEST, SOFTWARE, XOR_MAPPED_ADDRESS
+from ._codec import Framer, is_known
+from .constants import (
+    BINDING,
+    CHANGE_REQUEST,
+    ERROR,
+    ERROR_CODE,
+    REQUEST,
+    SOFTWARE,
+    XOR_MAPPED_ADDRESS,
+)
 from .errors import DecodeError
 from .message import Message, decode, split_type
 
 
+class _Understood:
+    """The attribute types a Binding server understands: those the codec knows, less
+    CHANGE-REQUEST, since RFC 5780's behaviour discovery needs a second address this
+    server does not have; RFC 5780 §7.2 has such a server answer it with 420."""
+
+    def __contains__(self, attr_type: object) -> bool:
+        return isinstance(attr_type, int) and attr_type != CHANGE_REQUEST and is_known(
+            attr_type)
+
+
 class BindingHandler:
     """Answers one STUN message (see the module's docstring); ``stats`` counts what it
-    did: ``success``, ``error`` (400 and 420 sent) and ``dropped``."""
+    did: ``success``, ``error`` (400 and 420 sent) and ``dropped``. ``known``: the
+    comprehension-required attribute types understood (a container; by default those
+    the codec knows, less CHANGE-REQUEST)."""
 
     def __init__(self, *, software: str | None = "sourcey", fingerprint: bool = True,
                  known: Any = None, max_attributes: int = 64) -> None:
         self.software = software
         self.fingerprint = fingerprint
-        self.known = known
+        self.known = _Understood() if known is None else known
         self.max_attributes = max_attributes
         self.stats = {"success": 0, "error": 0, "dropped": 0}
 
@@ -109,6 +129,7 @@ class Server:
         self.max_connections = max_connections
         self.idle_timeout = idle_timeout
         self._udp: list[UDPSocket] = []
+        self._endpoints: list[tuple[str, Address]] = []
         self._streams: list[TCPServer] = []
         self._last_active: dict[Any, float] = {}
         self._sweeper: uv.Timer | None = None
@@ -120,10 +141,7 @@ class Server:
     @property
     def addresses(self) -> list[tuple[str, Address]]:
         """``(transport, address)`` of each endpoint listened on."""
-        out = [("udp", sock.address) for sock in self._udp]
-        out += [("tls" if isinstance(s, SSLServer) else "tcp", s.address)
-                for s in self._streams]
-        return out
+        return list(self._endpoints)
 
     def listen(self, host: str, port: int = 3478, *, transport: str = "udp",
                context: ssl.SSLContext | None = None) -> Address:
@@ -138,7 +156,7 @@ class Server:
                 raise
             sock.Recv.attach(self._datagram)
             self._udp.append(sock)
-            return sock.address
+            return self._bound("udp", sock.address)
         if transport == "tcp":
             server: TCPServer = TCPServer(host, port, self._accepted, loop=self.loop)
         elif transport == "tls":
@@ -152,7 +170,13 @@ class Server:
             self._sweeper = uv.Timer(self.loop)
             self._sweeper.start(self._sweep, self.idle_timeout / 2, self.idle_timeout / 2)
             self._sweeper.ref = False       # the listeners keep the loop alive, not this
-        return server.address
+        return self._bound(transport, server.address)
+
+    def _bound(self, transport: str, address: Address | None) -> Address:
+        if address is None:     # a bound socket has a name; this is not expected
+            raise OSError(f"no local address after binding for {transport}")
+        self._endpoints.append((transport, address))
+        return address
 
     def _datagram(self, sock: UDPSocket, data: bytes, peer: Address) -> None:
         reply = self.handler.handle(data, peer)
@@ -175,16 +199,21 @@ class Server:
 
         def received(sock: Any, data: bytes, peer: Any) -> None:
             active[sock] = loop.time()
+            failed = False
             try:
                 frames = framer.feed(data)
-            except DecodeError:
+            except DecodeError as exc:
+                # Not STUN: answer what came before it, then close (the stream cannot
+                # be resynchronised). close() sends what is queued first.
+                frames = exc.frames
+                failed = True
                 self.handler.stats["dropped"] += 1
-                sock.close()
-                return
             for frame in frames:
                 reply = handle(frame, sock.peer_address)
                 if reply is not None:
                     sock.send(reply)
+            if failed:
+                sock.close()
 
         return received
 
@@ -208,3 +237,4 @@ class Server:
             self._sweeper = None
         self._udp.clear()
         self._streams.clear()
+        self._endpoints.clear()

@@ -82,11 +82,11 @@ def test_xor_mapped_address_is_xored():
     xored, plain = msg.attributes[0][1], msg.attributes[1][1]
     assert plain == b"\x00\x01\x80\x55\xc0\x00\x02\x01"
     assert xored == b"\x00\x01" + struct.pack(">H", 32853 ^ 0x2112) + bytes(
-        a ^ b for a, b in zip(bytes((192, 0, 2, 1)), b"\x21\x12\xa4\x42"))
+        a ^ b for a, b in zip(bytes((192, 0, 2, 1)), b"\x21\x12\xa4\x42", strict=True))
     v6 = stun.Message(stun.BINDING, stun.SUCCESS, TXID).add(stun.XOR_MAPPED_ADDRESS,
                                                             ("::1", 1)).attributes[0][1]
     mask = b"\x21\x12\xa4\x42" + TXID
-    assert v6[4:] == bytes(a ^ b for a, b in zip(bytes(15) + b"\x01", mask))
+    assert v6[4:] == bytes(a ^ b for a, b in zip(bytes(15) + b"\x01", mask, strict=True))
 
 
 @pytest.mark.parametrize("attr,value", [

@@ -61,13 +61,13 @@ def test_channel_data_frames_with_padding():
     frames = [channel_data(0x4000, b""), channel_data(0x4001, b"a"),
               channel_data(0x4FFF, b"abcd"), channel_data(0x4123, bytes(1001))]
     msgs = messages(3)
-    stream = b"".join(padded(f) + m for f, m in zip(frames, msgs + [b""]))
+    stream = b"".join(padded(f) + m for f, m in zip(frames, msgs + [b""], strict=True))
     for step in (1, 3, 7, len(stream)):
         framer = stun.Framer(channel_data=True)
         out = []
         for i in range(0, len(stream), step):
             out += framer.feed(stream[i:i + step])
-        assert out == [x for pair in zip(frames, msgs + [b""]) for x in pair if x]
+        assert out == [x for pair in zip(frames, msgs + [b""], strict=True) for x in pair if x]
 
 
 def test_not_stun_is_an_error_and_stays_one():
