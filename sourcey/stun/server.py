@@ -114,7 +114,9 @@ class Server:
     """A STUN server on ``loop`` (default: the default loop): ``listen`` once per
     transport and address. TCP and TLS connections are framed with ``Framer``; a
     stream that is not STUN is closed, and so is a connection idle for
-    ``idle_timeout`` seconds; beyond ``max_connections`` new ones are closed at once.
+    ``idle_timeout`` seconds; beyond ``max_connections`` new ones are closed at once. A
+    client that sends requests without reading the replies is not read from while its
+    replies are above the write queue's high watermark.
     ``stats`` adds ``connections`` (open now) to BindingHandler's counts."""
 
     def __init__(self, loop: uv.Loop | None = None, *, software: str | None = "sourcey",
@@ -189,6 +191,7 @@ class Server:
             return
         self._last_active[conn] = self.loop.time()
         conn.Recv.attach(self._stream_reader(conn))
+        conn.Drain.attach(self._drained)
         conn.Close.attach(self._forget)
 
     def _stream_reader(self, conn: Any) -> Callable[[Any, bytes, Any], None]:
@@ -210,12 +213,17 @@ class Server:
                 self.handler.stats["dropped"] += 1
             for frame in frames:
                 reply = handle(frame, sock.peer_address)
-                if reply is not None:
-                    sock.send(reply)
+                if reply is not None and not sock.send(reply):
+                    # A client that sends and does not read: its replies stop at the
+                    # write queue's high watermark, and so does reading (until Drain).
+                    sock.pause_reading()
             if failed:
                 sock.close()
 
         return received
+
+    def _drained(self, conn: Any) -> None:
+        conn.resume_reading()
 
     def _forget(self, conn: Any) -> None:
         self._last_active.pop(conn, None)

@@ -116,3 +116,24 @@ def test_frame_length():
     assert stun.frame_length(msg[:3]) == 0
     assert stun.frame_length(b"\x40\x01\x00\x05", True) == 12
     assert stun.frame_length(b"\x40\x01\x00\x05") == -1
+
+
+def test_random_streams_never_crash():
+    """Random bytes and damaged streams: frames or a DecodeError, the buffer bounded."""
+    rng = random.Random(4571)
+    good = b"".join(messages(10))
+    for i in range(300):
+        stream = bytearray(good if i % 2 else rng.randbytes(400))
+        for _ in range(rng.randrange(4)):
+            stream[rng.randrange(len(stream))] = rng.randrange(256)
+        framer = stun.Framer(channel_data=bool(i % 3), max_frame=rng.choice([64, 65555]))
+        pos = 0
+        try:
+            while pos < len(stream):
+                n = rng.randint(1, 64)
+                for frame in framer.feed(bytes(stream[pos:pos + n])):
+                    assert 4 <= len(frame) <= framer.max_frame
+                pos += n
+                assert framer.buffered <= framer.max_frame + 64
+        except stun.DecodeError as exc:
+            assert exc.code == "FRAMING"
