@@ -376,11 +376,25 @@ long stun_frame_length(const uint8_t* buf, size_t len, int channel_data) {
     return -1;
 }
 
+int stun_channel_data_parse(const uint8_t* buf, size_t len, uint16_t* channel,
+                            uint16_t* payload) {
+    uint16_t number, n;
+    if (len < 4)
+        return STUN_E_CHANNEL;
+    number = rd16(buf);
+    n = rd16(buf + 2);
+    if (number < 0x4000 || number > 0x4FFF || (size_t)n > len - 4)
+        return STUN_E_CHANNEL;
+    *channel = number;
+    *payload = n;
+    return STUN_OK;
+}
+
 static const char* const names[STUN_E__COUNT] = {
     "OK", "SHORT", "NOT_STUN", "COOKIE", "LENGTH_ALIGN", "LENGTH", "ATTR_TRUNCATED",
     "TOO_MANY_ATTRS", "ADDRESS", "TEXT", "ERROR_CODE", "UNKNOWN_ATTRS", "PASSWORD_ALGS",
     "INTEGRITY_LENGTH", "FINGERPRINT_LENGTH", "FINGERPRINT_LAST", "FINGERPRINT",
-    "ATTR_LENGTH",
+    "ATTR_LENGTH", "CHANNEL",
 };
 
 static const char* const reasons[STUN_E__COUNT] = {
@@ -402,6 +416,7 @@ static const char* const reasons[STUN_E__COUNT] = {
     "an attribute after FINGERPRINT",
     "FINGERPRINT does not match",
     "attribute of a wrong length",
+    "not a ChannelData message",
 };
 
 const char* stun_error_name(int error) {

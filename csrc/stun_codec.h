@@ -99,6 +99,7 @@ typedef enum stun_error {
     STUN_E_FINGERPRINT_LAST,   /* an attribute after FINGERPRINT */
     STUN_E_FINGERPRINT,        /* FINGERPRINT does not match */
     STUN_E_ATTR_LENGTH,        /* a fixed-size attribute of another size */
+    STUN_E_CHANNEL,            /* not a ChannelData message (number or length) */
     STUN_E__COUNT
 } stun_error;
 
@@ -150,6 +151,13 @@ size_t stun_address_encode(uint8_t* out, size_t cap, int family, uint16_t port,
  * bytes are available, or -1 when the bytes cannot start a frame. The frame may be
  * longer than len: the caller waits for that many bytes. */
 long stun_frame_length(const uint8_t* buf, size_t len, int channel_data);
+
+/* A ChannelData message (RFC 8656 §12.4) in buf[0..len): its channel number
+ * (0x4000-0x4FFF) and payload length; the payload is buf[4..4 + *payload). The bytes
+ * may run past the payload (padding: optional over UDP, §12.5). Returns STUN_OK or
+ * STUN_E_CHANNEL. */
+int stun_channel_data_parse(const uint8_t* buf, size_t len, uint16_t* channel,
+                            uint16_t* payload);
 
 const char* stun_error_name(int error);
 const char* stun_error_reason(int error);

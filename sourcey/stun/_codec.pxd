@@ -34,6 +34,8 @@ cdef extern from "stun_codec.h" nogil:
                             int* family, uint16_t* port, uint8_t* addr)
     size_t stun_address_encode(uint8_t* out, size_t cap, int family, uint16_t port,
                                const uint8_t* addr, const uint8_t* txid)
+    int stun_channel_data_parse(const uint8_t* buf, size_t len, uint16_t* channel,
+                                uint16_t* payload)
     long stun_frame_length(const uint8_t* buf, size_t len, int channel_data)
     const char* stun_error_name(int error)
     const char* stun_error_reason(int error)

@@ -131,6 +131,24 @@ def encode_address(str host, int port, bytes transaction_id=None):
     return PyBytes_FromStringAndSize(<char*>out, n)
 
 
+def parse_channel_data(data):
+    """A ChannelData message (TURN, RFC 8656 §12.4) as ``(channel, payload)``; bytes
+    past the payload (padding) are ignored. Raises DecodeError ("CHANNEL")."""
+    cdef Py_buffer view
+    cdef uint16_t channel = 0
+    cdef uint16_t n = 0
+    cdef int err
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    try:
+        err = stun_channel_data_parse(<const uint8_t*>view.buf, <size_t>view.len,
+                                      &channel, &n)
+        if err != STUN_OK:
+            raise DecodeError(stun_error_name(err).decode(), stun_error_reason(err).decode())
+        return channel, PyBytes_FromStringAndSize(<const char*>view.buf + 4, n)
+    finally:
+        PyBuffer_Release(&view)
+
+
 def frame_length(data, bint channel_data=False):
     """The length of the frame starting at ``data`` (see Framer), 0 if fewer than 4
     bytes are given, -1 if they cannot start one."""
