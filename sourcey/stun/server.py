@@ -84,8 +84,11 @@ class BindingHandler:
             return self._error(msg.error_response(420, unknown=unknown))
         if msg.method != BINDING:
             return self._error(msg.error_response(400, "Unsupported method"))
+        host, port = peer[0], peer[1]
+        if host.startswith("::ffff:") and "." in host:
+            host = host[7:]     # a dual-stack socket's IPv4 client: its IPv4 address
         reply = msg.response()
-        reply.add(XOR_MAPPED_ADDRESS, peer)
+        reply.add(XOR_MAPPED_ADDRESS, (host, port))
         self.stats["success"] += 1
         return self._encode(reply)
 

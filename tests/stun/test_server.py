@@ -55,6 +55,11 @@ def test_binding_success_ipv6_and_options():
     assert stun.SOFTWARE not in reply and not reply.has_fingerprint
 
 
+def test_ipv4_mapped_client_gets_its_ipv4_address():
+    reply = stun.decode(stun.BindingHandler().handle(request(), ("::ffff:192.0.2.9", 7)))
+    assert reply.get(stun.XOR_MAPPED_ADDRESS) == ("192.0.2.9", 7)
+
+
 def test_request_with_integrity_and_fingerprint_is_answered():
     handler = stun.BindingHandler()
     data = request((stun.USERNAME, "a:b"), (stun.PRIORITY, 5), key=b"k", fingerprint=True)
