@@ -18,6 +18,7 @@ Errors are ``TurnError`` with the STUN error code the server answers with (400, 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,17 +138,21 @@ class AllocationTable:
 
     ``max_allocations`` bounds the total and ``max_per_user`` each username's count
     (486 Allocation Quota Reached beyond either); ``max_lifetime`` caps a requested
-    LIFETIME (RFC 8656 §7.2)."""
+    LIFETIME (RFC 8656 §7.2). ``on_remove(allocation)`` is called for every allocation
+    leaving the table, whatever the path (refresh to 0, expiry found by a lookup or a
+    sweep, removal), so its owner can release the relay socket."""
 
     def __init__(self, *, max_allocations: int = 10000, max_per_user: int = 10,
                  default_lifetime: float = DEFAULT_LIFETIME,
-                 max_lifetime: float = MAX_LIFETIME) -> None:
+                 max_lifetime: float = MAX_LIFETIME,
+                 on_remove: Callable[[Allocation], object] | None = None) -> None:
         if not 0 < default_lifetime <= max_lifetime:
             raise ValueError("need 0 < default_lifetime <= max_lifetime")
         self.max_allocations = max_allocations
         self.max_per_user = max_per_user
         self.default_lifetime = default_lifetime
         self.max_lifetime = max_lifetime
+        self.on_remove = on_remove
         self._by_tuple: dict[FiveTuple, Allocation] = {}
         self._by_relayed: dict[Address, Allocation] = {}
         self._per_user: dict[str, int] = {}
@@ -230,6 +235,8 @@ class AllocationTable:
             self._per_user[alloc.username] = left
         else:
             del self._per_user[alloc.username]
+        if self.on_remove is not None:
+            self.on_remove(alloc)
         return True
 
     def expire(self, now: float) -> list[Allocation]:

@@ -125,3 +125,14 @@ def test_expire_drops_permissions_and_channels():
     assert "192.0.2.9" not in alloc.permissions and 0x4100 in alloc.channels
     alloc.expire(600.0)
     assert not alloc.channels and not alloc.permissions
+
+
+def test_on_remove_sees_every_removal():
+    removed = []
+    table = turn.AllocationTable(on_remove=removed.append)
+    a, b, c, d = (make(table, i) for i in range(1, 5))
+    table.refresh(a, 0, now=1.0)                    # refresh to 0
+    assert table.get(five(2), 600.0) is None        # expiry found by a lookup
+    table.remove(c)                                 # removal
+    assert table.expire(700.0) == [d]               # a sweep
+    assert removed == [a, b, c, d]
