@@ -370,8 +370,10 @@ long stun_frame_length(const uint8_t* buf, size_t len, int channel_data) {
             return -1;
         return (long)STUN_HEADER_SIZE + n;
     }
-    /* ChannelData: channel numbers 0x4000-0x4FFF (RFC 8656 §12), padded over TCP. */
-    if (channel_data && (buf[0] & 0xF0) == 0x40)
+    /* ChannelData, padded over TCP: channel numbers 0x4000-0x7FFF, RFC 5766's range.
+     * RFC 8656 §12 narrowed it to 0x4000-0x4FFF, but RFC 5766 clients (coturn's
+     * turnutils_uclient among them) still pick numbers above. */
+    if (channel_data && (buf[0] & 0xC0) == 0x40)
         return 4 + (long)pad4(n);
     return -1;
 }
@@ -383,7 +385,7 @@ int stun_channel_data_parse(const uint8_t* buf, size_t len, uint16_t* channel,
         return STUN_E_CHANNEL;
     number = rd16(buf);
     n = rd16(buf + 2);
-    if (number < 0x4000 || number > 0x4FFF || (size_t)n > len - 4)
+    if (number < 0x4000 || number > 0x7FFF || (size_t)n > len - 4)
         return STUN_E_CHANNEL;
     *channel = number;
     *payload = n;

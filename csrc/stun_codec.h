@@ -153,7 +153,8 @@ size_t stun_address_encode(uint8_t* out, size_t cap, int family, uint16_t port,
 long stun_frame_length(const uint8_t* buf, size_t len, int channel_data);
 
 /* A ChannelData message (RFC 8656 §12.4) in buf[0..len): its channel number
- * (0x4000-0x4FFF) and payload length; the payload is buf[4..4 + *payload). The bytes
+ * (0x4000-0x7FFF: RFC 5766's range, which RFC 8656 narrowed to 0x4000-0x4FFF) and
+ * payload length; the payload is buf[4..4 + *payload). The bytes
  * may run past the payload (padding: optional over UDP, §12.5). Returns STUN_OK or
  * STUN_E_CHANNEL. */
 int stun_channel_data_parse(const uint8_t* buf, size_t len, uint16_t* channel,

@@ -5,7 +5,7 @@ with the loop's time (``now``, seconds). Nothing here reads a clock, so every ex
 testable without waiting.
 
 - ``Allocation``: one client's relayed address, with its permissions (per peer IP,
-  300 s) and channel bindings (per peer address, 600 s, channel numbers 0x4000-0x4FFF);
+  300 s) and channel bindings (per peer address, 600 s, channel numbers 0x4000-0x7FFF);
   a channel binding installs or refreshes the permission for its peer's IP too.
 - ``AllocationTable``: allocations by client 5-tuple and by relayed address, with the
   lifetime rules (default 600 s, at most ``max_lifetime``, 0 deletes), quotas in total
@@ -88,7 +88,7 @@ class Allocation:
         channel bound to another peer, or a peer bound to another channel, is a 400.
         The peer's IP gets a permission too."""
         if not CHANNEL_MIN <= channel <= CHANNEL_MAX:
-            raise TurnError(400, f"channel number {channel:#x} outside 0x4000-0x4FFF")
+            raise TurnError(400, f"channel number {channel:#x} outside 0x4000-0x7FFF")
         self._expire_channels(now)
         bound = self.channels.get(channel)
         if bound is not None and bound[0] != peer:

@@ -12,22 +12,26 @@ import struct
 
 from sourcey.stun._codec import parse_channel_data
 
+# RFC 5766's channel numbers. RFC 8656 §12 narrowed them to 0x4000-0x4FFF (keeping
+# 0x5000-0x7FFF apart for multiplexing with DTLS-SRTP), but RFC 5766 clients, coturn's
+# turnutils_uclient among them, still use the whole range: a server refusing it breaks
+# them, and a client that wants RFC 8656's range picks its numbers there.
 CHANNEL_MIN = 0x4000
-CHANNEL_MAX = 0x4FFF
+CHANNEL_MAX = 0x7FFF
 
 _HH = struct.Struct(">HH")
 
 
 def is_channel_data(data: bytes) -> bool:
-    """A cheap demultiplexing test: the first byte of a ChannelData message is 0x40-0x4F
+    """A cheap demultiplexing test: the first byte of a ChannelData message is 0x40-0x7F
     (a STUN message's is below 0x40)."""
-    return len(data) >= 4 and 0x40 <= data[0] <= 0x4F
+    return len(data) >= 4 and 0x40 <= data[0] <= 0x7F
 
 
 def encode_channel_data(channel: int, payload: bytes, *, pad: bool = False) -> bytes:
     """A ChannelData message; ``pad`` (for TCP and TLS) pads it to a multiple of 4."""
     if not CHANNEL_MIN <= channel <= CHANNEL_MAX:
-        raise ValueError(f"a channel number is 0x4000-0x4FFF, not {channel:#x}")
+        raise ValueError(f"a channel number is 0x4000-0x7FFF, not {channel:#x}")
     if len(payload) > 0xFFFF:
         raise ValueError(f"a ChannelData payload is at most 65535 bytes, not {len(payload)}")
     out = _HH.pack(channel, len(payload)) + payload

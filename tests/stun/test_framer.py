@@ -81,13 +81,13 @@ def test_not_stun_is_an_error_and_stays_one():
 
 @pytest.mark.parametrize("prefix", [
     b"\x40\x00\x00\x04",                 # ChannelData when not enabled
-    b"\x50\x00\x00\x04",                 # reserved channel range
+    b"\x80\x00\x00\x04",                 # top bits 10
     b"\xc0\x00\x00\x00",                 # top bits 11
     b"\x00\x01\x00\x05",                 # a length not a multiple of 4
     b"\x00\x01\x00\x00\x21\x12\xa4\x43",  # wrong cookie, seen as soon as 8 bytes are in
 ])
 def test_bad_frame_starts(prefix):
-    framer = stun.Framer(channel_data=prefix[0] == 0x50)
+    framer = stun.Framer(channel_data=prefix[0] == 0x80)
     with pytest.raises(stun.DecodeError):
         framer.feed(prefix)
 

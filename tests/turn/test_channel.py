@@ -7,7 +7,7 @@ import pytest
 from sourcey import stun, turn
 
 
-@pytest.mark.parametrize("channel", [0x4000, 0x4001, 0x4ABC, 0x4FFF])
+@pytest.mark.parametrize("channel", [0x4000, 0x4001, 0x4ABC, 0x4FFF, 0x5000, 0x7FFF])
 @pytest.mark.parametrize("size", [0, 1, 2, 3, 4, 5, 100, 65535])
 def test_roundtrip_udp_and_padded(channel, size):
     payload = bytes(i % 251 for i in range(size))
@@ -20,7 +20,7 @@ def test_roundtrip_udp_and_padded(channel, size):
 
 
 @pytest.mark.parametrize("data", [b"", b"\x40\x00\x00", b"\x3f\xff\x00\x00",
-                                  b"\x50\x00\x00\x00", b"\x40\x00\x00\x05abcd",
+                                  b"\x80\x00\x00\x00", b"\x40\x00\x00\x05abcd",
                                   b"\xff\xff\xff\xff"])
 def test_malformed(data):
     with pytest.raises(stun.DecodeError) as info:
@@ -29,7 +29,7 @@ def test_malformed(data):
 
 
 def test_encode_limits():
-    for bad in (0x3FFF, 0x5000):
+    for bad in (0x3FFF, 0x8000):
         with pytest.raises(ValueError):
             turn.encode_channel_data(bad, b"")
     with pytest.raises(ValueError):
