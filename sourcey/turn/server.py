@@ -146,13 +146,19 @@ class TurnServer:
         self._senders[five] = conn
 
         def received(sock: Any, data: bytes, peer: Any) -> None:
+            failed = False
             try:
                 frames = framer.feed(data)
             except DecodeError as exc:
+                # Not STUN nor ChannelData: what came before it is served, then the
+                # connection closes (a stream cannot be resynchronised).
                 frames = exc.frames
-                sock.close()
+                failed = True
+                self.stats["dropped"] += 1
             for frame in frames:
                 self._from_client(five, frame, sock)
+            if failed:
+                sock.close()
 
         def closed(sock: Any) -> None:
             # RFC 8656 §3.1: the allocation of a TCP client ends with its connection.

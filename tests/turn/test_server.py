@@ -382,3 +382,108 @@ def test_turnutils_uclient_wrong_password(loop, runner, make_server, echo_peer):
 
 def test_addresses_are_sourcey_addresses(server):
     assert isinstance(server.listen("127.0.0.1", 0), Address)
+
+
+def _has_ipv6():
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_ipv6(), reason="no IPv6 loopback on this machine")
+def test_ipv6_relay(loop, runner):
+    srv = turn.TurnServer(loop, realm=REALM, credentials=turn.StaticCredentials(USERS),
+                          relay_hosts=["127.0.0.1", "::1"], allowed_peers=["::1/128"])
+    c = Client(loop, runner, srv.listen("127.0.0.1", 0))
+    p = UDPSocket(loop)
+    p.bind("::1", 0)
+    got, closed = [], []
+    p.Recv += lambda s, data, peer: got.append((data, peer))
+    p.Close += lambda s: closed.append(True)
+    try:
+        relayed = c.allocate((stun.REQUESTED_ADDRESS_FAMILY, 2))
+        assert relayed.host == "::1"
+        assert c.request(stun.CHANNEL_BIND, (stun.CHANNEL_NUMBER, 0x4002),
+                         (stun.XOR_PEER_ADDRESS, p.address)).cls == stun.SUCCESS
+        c.send(turn.encode_channel_data(0x4002, b"over v6"))
+        runner.until(loop, lambda: got, timeout=5)
+        assert got == [(b"over v6", relayed)]
+    finally:
+        c.close()
+        p.close()
+        srv.close()
+        runner.until(loop, lambda: closed, timeout=5)
+        runner.run(loop)
+
+
+def test_command_line():
+    """``python -m sourcey.turn`` answers Binding, challenges Allocate, and logs its
+    stats when interrupted."""
+    import socket
+    import sys
+
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    probe.settimeout(10)
+    proc = subprocess.Popen([sys.executable, "-m", "sourcey.turn", "--listen",
+                             "127.0.0.1:0", "--realm", REALM, "--user", "alice:pw"],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        assert "listening on 127.0.0.1:" in line, line
+        port = int(line.split("127.0.0.1:")[1].split("/")[0])
+        probe.sendto(stun.Message(stun.ALLOCATE).add(stun.REQUESTED_TRANSPORT, 17).encode(),
+                     ("127.0.0.1", port))
+        reply = stun.decode(probe.recv(2048))
+        assert reply.get(stun.ERROR_CODE)[0] == 401 and reply.get(stun.REALM) == REALM
+        proc.send_signal(2)  # SIGINT
+        _, err = proc.communicate(timeout=10)
+        assert proc.returncode == 0 and "stats:" in err
+    finally:
+        probe.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    bad = subprocess.run([sys.executable, "-m", "sourcey.turn", "--realm", REALM],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0 and "--auth-secret" in bad.stderr
+
+
+def test_garbage_and_mutations_leave_the_server_serving(loop, runner, server, client, peer):
+    """Random bytes and mutated TURN messages, over UDP and TCP: the server drops or
+    answers them, never fails, and then still relays."""
+    import random
+
+    rng = random.Random(8656)
+    relayed = client.allocate()
+    client.request(stun.CHANNEL_BIND, (stun.CHANNEL_NUMBER, 0x4003),
+                   (stun.XOR_PEER_ADDRESS, peer.address))
+    seeds = [stun.Message(m, c, attributes=a).encode(b"k", fingerprint=f) for m, c, a, f in [
+        (stun.ALLOCATE, stun.REQUEST, [(stun.REQUESTED_TRANSPORT, 17)], True),
+        (stun.SEND, stun.INDICATION, [(stun.XOR_PEER_ADDRESS, peer.address),
+                                      (stun.DATA_ATTR, b"d")], False),
+        (stun.CHANNEL_BIND, stun.REQUEST, [(stun.CHANNEL_NUMBER, 0x4003)], False),
+    ]] + [turn.encode_channel_data(0x4003, b"payload")]
+    tcp = Client(client.loop, client.runner, server.listen("127.0.0.1", 0, transport="tcp"),
+                 "tcp")
+    try:
+        for _ in range(400):
+            data = bytearray(rng.choice(seeds))
+            for _ in range(rng.randint(1, 3)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            client.send(bytes(data[:rng.randrange(len(data) + 1)]))
+        tcp.send(b"\xc0" + bytes(30))
+        runner.until(loop, lambda: tcp.closed, timeout=5)
+        # Still serving: a request is answered and the channel still relays.
+        assert client.request(stun.BINDING, auth=False).cls == stun.SUCCESS
+        peer.received.clear()
+        client.send(turn.encode_channel_data(0x4003, b"after the storm"))
+        runner.until(loop, lambda: (b"after the storm", relayed) in peer.received, timeout=5)
+    finally:
+        if not tcp.closed:
+            tcp.close()
