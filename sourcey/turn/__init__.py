@@ -1,5 +1,5 @@
 """sourcey.turn: TURN (RFC 8656, RFC 5766): a server for UDP relays (``TurnServer``)
-on these sans-IO pieces:
+and a client (``TurnClient``), on these sans-IO pieces:
 
 - ``channel``: ChannelData messages (encode, decode, padding for streams);
 - ``allocation``: allocations, permissions (300 s) and channel bindings (600 s), with
@@ -7,7 +7,7 @@ on these sans-IO pieces:
 - ``auth``: long-term credential authentication (static users, a callable, or the
   REST-API shared secret), with stateless nonces and 401/438 challenges.
 
-TCP relays (RFC 6062), the C relay path and a TURN client are still to come.
+TCP relays (RFC 6062) and the C relay path are still to come.
 """
 
 from .allocation import (
@@ -33,12 +33,13 @@ from .channel import (
     encode_channel_data,
     is_channel_data,
 )
+from .client import TurnClient
 from .server import DENIED_PEERS, TurnServer
 
 __all__ = [
     "CHANNEL_LIFETIME", "CHANNEL_MAX", "CHANNEL_MIN", "DEFAULT_LIFETIME", "DENIED_PEERS",
     "MAX_LIFETIME", "PERMISSION_LIFETIME", "Allocation", "AllocationTable",
     "CallableCredentials", "LongTermAuth", "NonceManager", "RestApiCredentials",
-    "StaticCredentials", "TurnError", "TurnServer", "decode_channel_data",
+    "StaticCredentials", "TurnClient", "TurnError", "TurnServer", "decode_channel_data",
     "encode_channel_data", "is_channel_data",
 ]
