@@ -17,7 +17,7 @@ client's connection deletes its allocation.
 Security defaults: peers in loopback, private, link-local, multicast and unspecified
 ranges are refused (403), as coturn's ``denied-peer-ip``; ``allowed_peers`` lists
 networks to let through anyway (a test's loopback peer). Quotas in total and per user
-(486), and relay ports from ``relay_ports``.
+(486), at most ``max_connections`` TCP clients, and relay ports from ``relay_ports``.
 
 EVEN-PORT gives an even relay port; with its R bit the next port is reserved for 30 s
 and its RESERVATION-TOKEN returned, for a later Allocate to claim.
@@ -86,7 +86,7 @@ class TurnServer:
                  max_allocations: int = 1000, max_per_user: int = 10,
                  max_lifetime: float = 3600.0, nonce_lifetime: float = 600.0,
                  allowed_peers: Iterable[str] = (), denied_peers: Iterable[str] = DENIED_PEERS,
-                 sweep_interval: float = 5.0) -> None:
+                 sweep_interval: float = 5.0, max_connections: int = 1000) -> None:
         self.loop = loop if loop is not None else uv.Loop.default_loop()
         self.auth = LongTermAuth(realm, credentials, NonceManager(nonce_lifetime))
         self.table = AllocationTable(max_allocations=max_allocations,
@@ -110,6 +110,8 @@ class TurnServer:
         # socket it came in on, or its TCP connection.
         self._senders: dict[FiveTuple, Any] = {}
         self._reservations: dict[bytes, tuple[UDPSocket, float]] = {}
+        self._connections: set[Any] = set()
+        self.max_connections = max_connections
         self._sweeper = uv.Timer(self.loop)
         self._sweeper.start(self._sweep, sweep_interval, sweep_interval)
         self._sweeper.ref = False
@@ -141,6 +143,10 @@ class TurnServer:
         raise ValueError(f"transport is 'udp' or 'tcp', not {transport!r}")
 
     def _accepted(self, conn: Any) -> None:
+        if len(self._connections) >= self.max_connections:
+            conn.close()
+            return
+        self._connections.add(conn)
         five: FiveTuple = ("tcp", conn.peer_address, conn.address)
         framer = stun.Framer(channel_data=True)
         self._senders[five] = conn
@@ -163,6 +169,7 @@ class TurnServer:
         def closed(sock: Any) -> None:
             # RFC 8656 §3.1: the allocation of a TCP client ends with its connection.
             self._senders.pop(five, None)
+            self._connections.discard(sock)
             alloc = self.table.get(five, self.loop.time())
             if alloc is not None:
                 self.table.remove(alloc)
@@ -272,6 +279,8 @@ class TurnServer:
                 raise TurnError(400, "RESERVATION-TOKEN with EVEN-PORT or an address family")
             relay = self._claim(token, now)
         else:
+            if even and len(self._reservations) >= self.table.max_allocations:
+                raise TurnError(508, "too many port reservations")    # bounded, too
             relay, reserve = self._open_relay(host, even is not None, bool(even))
         lifetime = self.table.lifetime(msg.get(stun.LIFETIME))
         relayed = relay.address

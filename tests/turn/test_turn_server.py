@@ -487,3 +487,27 @@ def test_garbage_and_mutations_leave_the_server_serving(loop, runner, server, cl
     finally:
         if not tcp.closed:
             tcp.close()
+
+
+def test_connection_and_reservation_limits(loop, runner, make_server):
+    srv = make_server(max_connections=0, max_allocations=1)
+    address = srv.listen("127.0.0.1", 0)
+    c = Client(loop, runner, address)
+    tcp = TCPSocket(loop)
+    closed = []
+    tcp.Close += lambda s: closed.append(True)
+    try:
+        assert c.request(stun.ALLOCATE, (stun.REQUESTED_TRANSPORT, 17),
+                         (stun.EVEN_PORT, True)).get(stun.RESERVATION_TOKEN)
+        c.request(stun.REFRESH, (stun.LIFETIME, 0))
+        # The reservation is still held: a second one would pass the bound.
+        assert error_code(c.request(stun.ALLOCATE, (stun.REQUESTED_TRANSPORT, 17),
+                                    (stun.EVEN_PORT, True))) == 508
+        tcp_address = srv.listen("127.0.0.1", 0, transport="tcp")
+        tcp.connect(tcp_address.host, tcp_address.port)
+        runner.until(loop, lambda: closed, timeout=5)      # over max_connections
+    finally:
+        c.close()
+        if not closed:
+            tcp.close()
+            runner.until(loop, lambda: closed, timeout=5)
