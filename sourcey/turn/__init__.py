@@ -17,6 +17,7 @@ from .allocation import (
     PERMISSION_LIFETIME,
     Allocation,
     AllocationTable,
+    TokenBucket,
     TurnError,
 )
 from .auth import (
@@ -40,6 +41,6 @@ __all__ = [
     "CHANNEL_LIFETIME", "CHANNEL_MAX", "CHANNEL_MIN", "DEFAULT_LIFETIME", "DENIED_PEERS",
     "MAX_LIFETIME", "PERMISSION_LIFETIME", "Allocation", "AllocationTable",
     "CallableCredentials", "LongTermAuth", "NonceManager", "RestApiCredentials",
-    "StaticCredentials", "TurnClient", "TurnError", "TurnServer", "decode_channel_data",
-    "encode_channel_data", "is_channel_data",
+    "StaticCredentials", "TokenBucket", "TurnClient", "TurnError", "TurnServer",
+    "decode_channel_data", "encode_channel_data", "is_channel_data",
 ]

@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="let peers in this network through the default deny list")
     parser.add_argument("--max-allocations", type=int, default=1000)
     parser.add_argument("--user-quota", type=int, default=10)
+    parser.add_argument("--bandwidth", type=float, metavar="BYTES_PER_SECOND",
+                        help="limit each allocation's relayed traffic")
     parser.add_argument("--software", default="sourcey")
     parser.add_argument("--stats-interval", type=float, default=60.0)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -75,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                         relay_hosts=args.relay_ip or ("127.0.0.1", "::1"),
                         relay_ports=args.relay_ports, software=args.software or None,
                         max_allocations=args.max_allocations, max_per_user=args.user_quota,
-                        allowed_peers=args.allow_peer)
+                        allowed_peers=args.allow_peer, bandwidth=args.bandwidth)
     stats = uv.Timer(loop)
     stats.start(lambda t: log.info("stats: %s, %d allocations live", server.stats,
                                    len(server.table)),

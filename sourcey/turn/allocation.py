@@ -47,6 +47,30 @@ FiveTuple = tuple[str, Address, Address]
 "tls"; it names an allocation (RFC 8656 §2)."""
 
 
+class TokenBucket:
+    """A rate limit: ``rate`` bytes per second on average, bursts up to ``burst`` bytes
+    (default: one second's worth). ``take(n, now)`` is True if ``n`` bytes may pass."""
+
+    __slots__ = ("rate", "burst", "tokens", "stamp")
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        if not rate > 0:
+            raise ValueError(f"rate must be positive, not {rate!r}")
+        self.rate = rate
+        self.burst = rate if burst is None else burst
+        self.tokens = self.burst
+        self.stamp: float | None = None
+
+    def take(self, n: int, now: float) -> bool:
+        if self.stamp is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if n > self.tokens:
+            return False
+        self.tokens -= n
+        return True
+
+
 @dataclass(eq=False)
 class Allocation:
     """One allocation: the client's 5-tuple, the relayed address, who owns it, and
@@ -61,6 +85,7 @@ class Allocation:
     channels: dict[int, tuple[Address, float]] = field(default_factory=dict)
     _by_peer: dict[Address, int] = field(default_factory=dict, repr=False)
     data: Any = field(default=None, repr=False)      # the server's (the relay socket)
+    bandwidth: TokenBucket | None = field(default=None, repr=False)
 
     def expired(self, now: float) -> bool:
         return now >= self.expires

@@ -17,14 +17,16 @@ client's connection deletes its allocation.
 Security defaults: peers in loopback, private, link-local, multicast and unspecified
 ranges are refused (403), as coturn's ``denied-peer-ip``; ``allowed_peers`` lists
 networks to let through anyway (a test's loopback peer). Quotas in total and per user
-(486), at most ``max_connections`` TCP clients, and relay ports from ``relay_ports``.
+(486), at most ``max_connections`` TCP clients, relay ports from ``relay_ports``, and
+with ``bandwidth`` a limit in bytes per second for each allocation (both directions
+together, bursts of one second's worth; what is over it is dropped and counted).
 
 EVEN-PORT gives an even relay port; with its R bit the next port is reserved for 30 s
 and its RESERVATION-TOKEN returned, for a later Allocate to claim.
 
 Not yet here: TCP relays (RFC 6062), TLS/DTLS listeners, DONT-FRAGMENT (420),
-ADDITIONAL-ADDRESS-FAMILY (a single relay), bandwidth limits, a command line, and a
-relay path in C (each relayed datagram is one Python call).
+ADDITIONAL-ADDRESS-FAMILY (a single relay), and a relay path in C (each relayed
+datagram is one Python call).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from sourcey import stun, uv
 from sourcey.net import Address, TCPServer, UDPSocket
 from sourcey.stun import DecodeError, Message
 
-from .allocation import Allocation, AllocationTable, FiveTuple, TurnError
+from .allocation import Allocation, AllocationTable, FiveTuple, TokenBucket, TurnError
 from .auth import (
     CallableCredentials,
     LongTermAuth,
@@ -86,7 +88,8 @@ class TurnServer:
                  max_allocations: int = 1000, max_per_user: int = 10,
                  max_lifetime: float = 3600.0, nonce_lifetime: float = 600.0,
                  allowed_peers: Iterable[str] = (), denied_peers: Iterable[str] = DENIED_PEERS,
-                 sweep_interval: float = 5.0, max_connections: int = 1000) -> None:
+                 sweep_interval: float = 5.0, max_connections: int = 1000,
+                 bandwidth: float | None = None) -> None:
         self.loop = loop if loop is not None else uv.Loop.default_loop()
         self.auth = LongTermAuth(realm, credentials, NonceManager(nonce_lifetime))
         self.table = AllocationTable(max_allocations=max_allocations,
@@ -112,6 +115,7 @@ class TurnServer:
         self._reservations: dict[bytes, tuple[UDPSocket, float]] = {}
         self._connections: set[Any] = set()
         self.max_connections = max_connections
+        self.bandwidth = bandwidth
         self._sweeper = uv.Timer(self.loop)
         self._sweeper.start(self._sweep, sweep_interval, sweep_interval)
         self._sweeper.ref = False
@@ -287,6 +291,8 @@ class TurnServer:
         assert relayed is not None
         alloc = self.table.create(five, relayed, username, lifetime, now)
         alloc.data = relay
+        if self.bandwidth:
+            alloc.bandwidth = TokenBucket(self.bandwidth)
         relay.Recv.attach(self._peer_reader(alloc))
         self.stats["allocations"] += 1
         log.debug("allocation %s for %s on %s", relayed, username, five)
@@ -344,7 +350,8 @@ class TurnServer:
         peer = msg.get(stun.XOR_PEER_ADDRESS)
         data = msg.get(stun.DATA_ATTR)
         if (alloc is None or peer is None or data is None
-                or not alloc.has_permission(peer.host, now)):
+                or not alloc.has_permission(peer.host, now)
+                or (alloc.bandwidth is not None and not alloc.bandwidth.take(len(data), now))):
             self.stats["dropped"] += 1
             return
         alloc.data.send(data, peer)
@@ -359,7 +366,10 @@ class TurnServer:
                 peer = alloc.peer_for_channel(channel, now)
             except DecodeError:
                 pass
-        if alloc is None or peer is None or not alloc.has_permission(peer.host, now):
+        if (alloc is None or peer is None or payload is None
+                or not alloc.has_permission(peer.host, now)
+                or (alloc.bandwidth is not None
+                    and not alloc.bandwidth.take(len(payload), now))):
             self.stats["dropped"] += 1
             return
         alloc.data.send(payload, peer)
@@ -373,7 +383,8 @@ class TurnServer:
 
         def received(relay: UDPSocket, data: bytes, peer: Address) -> None:
             now = self.loop.time()
-            if not alloc.has_permission(peer.host, now):
+            if not alloc.has_permission(peer.host, now) or (
+                    alloc.bandwidth is not None and not alloc.bandwidth.take(len(data), now)):
                 self.stats["dropped"] += 1
                 return
             channel = alloc.channel_for_peer(peer, now)

@@ -136,3 +136,14 @@ def test_on_remove_sees_every_removal():
     table.remove(c)                                 # removal
     assert table.expire(700.0) == [d]               # a sweep
     assert removed == [a, b, c, d]
+
+
+def test_token_bucket():
+    bucket = turn.TokenBucket(1000)              # 1000 B/s, bursts of 1000 B
+    assert bucket.take(600, 0.0) and bucket.take(400, 0.0)
+    assert not bucket.take(1, 0.0)
+    assert bucket.take(500, 0.5)                 # half a second refills 500
+    assert not bucket.take(1, 0.5)
+    assert bucket.take(1000, 100.0) and not bucket.take(1, 100.0)   # capped at the burst
+    with pytest.raises(ValueError):
+        turn.TokenBucket(0)

@@ -511,3 +511,27 @@ def test_connection_and_reservation_limits(loop, runner, make_server):
         if not closed:
             tcp.close()
             runner.until(loop, lambda: closed, timeout=5)
+
+
+def test_bandwidth_limit_drops_the_excess(loop, runner, make_server, peer):
+    """500 B/s with bursts of 500 B: a first 400-byte datagram passes (the bucket
+    starts full); one of 600 bytes never fits, whatever the time, either way."""
+    srv = make_server(bandwidth=500)
+    c = Client(loop, runner, srv.listen("127.0.0.1", 0))
+    try:
+        relayed = c.allocate()
+        c.request(stun.CHANNEL_BIND, (stun.CHANNEL_NUMBER, 0x4000),
+                  (stun.XOR_PEER_ADDRESS, peer.address))
+        c.send(turn.encode_channel_data(0x4000, bytes(400)))
+        c.send(turn.encode_channel_data(0x4000, bytes(600)))
+        runner.until(loop, lambda: peer.received, timeout=5)
+        c.request(stun.BINDING, auth=False)   # in order: both sends were handled
+        assert [len(d) for d, _ in peer.received] == [400]
+        assert srv.stats["dropped"] == 1
+        peer.sock.send(bytes(600), relayed)
+        peer.sock.send(b"small", relayed)
+        runner.until(loop, lambda: c.channel_data or srv.stats["dropped"] == 3, timeout=5)
+        # The 600 bytes are dropped; "small" passes if the bucket has refilled enough.
+        assert (0x4000, bytes(600)) not in c.channel_data
+    finally:
+        c.close()
