@@ -1,4 +1,4 @@
-"""``python -m sourcey.turn``: a TURN server (UDP relays; clients over UDP and TCP).
+"""``python -m sourcey.turn``: a TURN server (UDP relays; clients over UDP, TCP, TLS).
 
     python -m sourcey.turn --listen 0.0.0.0:3478 --realm example.org --user alice:secret
     python -m sourcey.turn --listen 0.0.0.0:3478 --realm example.org --auth-secret S
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import ssl
 import sys
 
 from sourcey import uv
@@ -45,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen", action="append", type=Address.parse, metavar="HOST:PORT",
                         help="serve on this address, UDP and TCP (repeatable; default "
                              "0.0.0.0:3478)")
+    parser.add_argument("--tls-listen", action="append", type=Address.parse, default=[],
+                        metavar="HOST:PORT", help="serve over TLS here (with --tls-cert)")
+    parser.add_argument("--tls-cert", help="certificate chain (PEM)")
+    parser.add_argument("--tls-key", help="its private key (PEM)")
     parser.add_argument("--realm", required=True)
     parser.add_argument("--user", action="append", type=_user, default=[],
                         metavar="NAME:PASSWORD", help="a user (repeatable)")
@@ -66,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if bool(args.user) == bool(args.auth_secret):
         parser.error("give --user (one or more) or --auth-secret")
+    if bool(args.tls_listen) != bool(args.tls_cert):
+        parser.error("--tls-listen and --tls-cert go together")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(message)s")
     credentials: StaticCredentials | RestApiCredentials = (
@@ -88,6 +95,13 @@ def main(argv: list[str] | None = None) -> int:
             for transport in ("udp", "tcp"):
                 bound = server.listen(address.host, address.port, transport=transport)
                 log.info("listening on %s/%s", bound, transport)
+        if args.tls_cert:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(args.tls_cert, args.tls_key)
+            for address in args.tls_listen:
+                bound = server.listen(address.host, address.port, transport="tls",
+                                      context=context)
+                log.info("listening on %s/tls", bound)
         loop.run()
     except KeyboardInterrupt:
         pass

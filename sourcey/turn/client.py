@@ -1,5 +1,6 @@
 """A TURN client (RFC 8656) on sourcey.net: allocate a relay, create permissions, bind
-channels, send and receive through the server, over UDP or TCP.
+channels, send and receive through the server, over UDP, TCP or TLS (``context``: the
+client ssl.SSLContext; by default the system's CAs, verified).
 
     client = TurnClient(loop, ("turn.example.org", 3478), "alice", "secret")
     client.Allocated += lambda c, relayed: c.bind_channel(peer)
@@ -22,11 +23,12 @@ Signals: ``Allocated(client, relayed_address)``, ``Recv(client, data, peer)``,
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from typing import Any
 
 from sourcey import stun, uv
-from sourcey.net import Address, TCPSocket, UDPSocket
+from sourcey.net import Address, SSLSocket, TCPSocket, UDPSocket
 from sourcey.signals import Signal
 from sourcey.stun import DecodeError, Message
 
@@ -55,10 +57,10 @@ class TurnClient:
     """See the module's docstring. ``server`` is an Address or ``(ip, port)``."""
 
     def __init__(self, loop: uv.Loop | None, server: Any, username: str, password: str, *,
-                 transport: str = "udp", rto: float = 0.5, software: str | None = None
-                 ) -> None:
-        if transport not in ("udp", "tcp"):
-            raise ValueError(f"transport is 'udp' or 'tcp', not {transport!r}")
+                 transport: str = "udp", rto: float = 0.5, software: str | None = None,
+                 context: ssl.SSLContext | None = None) -> None:
+        if transport not in ("udp", "tcp", "tls"):
+            raise ValueError(f"transport is 'udp', 'tcp' or 'tls', not {transport!r}")
         self.loop = loop if loop is not None else uv.Loop.default_loop()
         self.server = Address.parse(server)
         self.username = username
@@ -91,7 +93,8 @@ class TurnClient:
             self.sock.bind("::" if ":" in self.server.host else "0.0.0.0", 0)
             self.sock.Recv.attach(lambda s, data, peer: self._received(data))
         else:
-            self.sock = TCPSocket(self.loop)
+            self.sock = (TCPSocket(self.loop) if transport == "tcp"
+                         else SSLSocket(self.loop, context))
             framer = stun.Framer(channel_data=True)
 
             def stream(s: Any, data: bytes, peer: Any) -> None:

@@ -1,4 +1,5 @@
-"""A TURN server (RFC 8656) on sourcey.net: UDP relays for clients over UDP and TCP.
+"""A TURN server (RFC 8656) on sourcey.net: UDP relays for clients over UDP, TCP and
+TLS.
 
     server = TurnServer(loop, realm="example.org",
                         credentials=StaticCredentials({"alice": "secret"}))
@@ -24,7 +25,7 @@ together, bursts of one second's worth; what is over it is dropped and counted).
 EVEN-PORT gives an even relay port; with its R bit the next port is reserved for 30 s
 and its RESERVATION-TOKEN returned, for a later Allocate to claim.
 
-Not yet here: TCP relays (RFC 6062), TLS/DTLS listeners, DONT-FRAGMENT (420),
+Not yet here: TCP relays (RFC 6062), DTLS, DONT-FRAGMENT (420),
 ADDITIONAL-ADDRESS-FAMILY (a single relay), and a relay path in C (each relayed
 datagram is one Python call).
 """
@@ -36,11 +37,12 @@ import logging
 import os
 import random
 import socket
+import ssl
 from collections.abc import Iterable
 from typing import Any
 
 from sourcey import stun, uv
-from sourcey.net import Address, TCPServer, UDPSocket
+from sourcey.net import Address, SSLServer, TCPServer, UDPSocket
 from sourcey.stun import DecodeError, Message
 
 from .allocation import Allocation, AllocationTable, FiveTuple, TokenBucket, TurnError
@@ -122,8 +124,10 @@ class TurnServer:
 
     # -- listening -----------------------------------------------------------------------
 
-    def listen(self, host: str, port: int = 3478, *, transport: str = "udp") -> Address:
-        """Serve clients on ``host:port`` over "udp" or "tcp"; returns the address."""
+    def listen(self, host: str, port: int = 3478, *, transport: str = "udp",
+               context: ssl.SSLContext | None = None) -> Address:
+        """Serve clients on ``host:port`` over "udp", "tcp" or "tls" (the last with a
+        server ``context``); returns the address."""
         if transport == "udp":
             sock = UDPSocket(self.loop)
             try:
@@ -142,16 +146,22 @@ class TurnServer:
             return local
         if transport == "tcp":
             server = TCPServer(host, port, self._accepted, loop=self.loop)
-            self._tcp.append(server)
-            return Address(*server.address)
-        raise ValueError(f"transport is 'udp' or 'tcp', not {transport!r}")
+        elif transport == "tls":
+            if context is None:
+                raise ValueError("transport 'tls' needs a server ssl.SSLContext")
+            server = SSLServer(host, port, self._accepted, context=context, loop=self.loop)
+        else:
+            raise ValueError(f"transport is 'udp', 'tcp' or 'tls', not {transport!r}")
+        self._tcp.append(server)
+        return Address(*server.address)
 
     def _accepted(self, conn: Any) -> None:
         if len(self._connections) >= self.max_connections:
             conn.close()
             return
         self._connections.add(conn)
-        five: FiveTuple = ("tcp", conn.peer_address, conn.address)
+        five: FiveTuple = ("tls" if conn.transport == "SSL" else "tcp", conn.peer_address,
+                           conn.address)
         framer = stun.Framer(channel_data=True)
         self._senders[five] = conn
 

@@ -156,3 +156,35 @@ def test_timeout_after_seven_sends(loop, runner):
 def test_bad_transport():
     with pytest.raises(ValueError):
         turn.TurnClient(None, ("127.0.0.1", 1), "u", "p", transport="sctp")
+
+
+def test_over_tls(loop, runner, server, peer):
+    import ssl
+
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    address = server.listen("127.0.0.1", 0, transport="tls", context=server_ctx)
+    client = turn.TurnClient(loop, address, "alice", "pw", transport="tls",
+                             context=client_ctx)
+    ev = watch(client)
+    client.allocate()
+    runner.until(loop, lambda: ev["allocated"] or ev["errors"], timeout=5)
+    assert not ev["errors"]
+    relayed = ev["allocated"][0]
+    assert next(iter(server.table)).five_tuple[0] == "tls"
+    bound = []
+    client.bind_channel(peer.address, callback=lambda r, e: bound.append(e))
+    runner.until(loop, lambda: bound, timeout=5)
+    client.send(b"over tls", peer.address)
+    runner.until(loop, lambda: peer.received, timeout=5)
+    peer.sock.send(b"back", relayed)
+    runner.until(loop, lambda: ev["recv"], timeout=5)
+    assert peer.received == [(b"over tls", relayed)]
+    assert ev["recv"] == [(b"back", peer.address)]
+    client.close()
+    runner.until(loop, lambda: ev["closed"], timeout=5)
+    assert len(server.table) == 0

@@ -535,3 +535,21 @@ def test_bandwidth_limit_drops_the_excess(loop, runner, make_server, peer):
         assert (0x4000, bytes(600)) not in c.channel_data
     finally:
         c.close()
+
+
+@needs_coturn
+def test_turnutils_uclient_over_tls(loop, runner, make_server, echo_peer):
+    import ssl
+
+    trustme = pytest.importorskip("trustme")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(ctx)
+    srv = make_server()
+    address = srv.listen("127.0.0.1", 0, transport="tls", context=ctx)
+    proc = run_uclient(loop, runner, [UCLIENT, "-S", "-t", "-c", "-u", "alice", "-w", "pw",
+                                      "-e", "127.0.0.1", "-r", str(echo_peer), "-p",
+                                      str(address.port), "-n", "10", "127.0.0.1"])
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "Total lost packets 0 (0.000000%)" in out, out
+    assert srv.stats["to_client"] >= 10
