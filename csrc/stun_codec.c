@@ -358,6 +358,50 @@ int stun_parse(const uint8_t* buf, size_t len, stun_msg* m, stun_attr* attrs, ui
     return STUN_OK;
 }
 
+static void wr16(uint8_t* p, uint16_t v) {
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void wr32(uint8_t* p, uint32_t v) {
+    wr16(p, (uint16_t)(v >> 16));
+    wr16(p + 2, (uint16_t)v);
+}
+
+size_t stun_binding_success(uint8_t* out, size_t cap, const uint8_t* txid, int family,
+                            uint16_t port, const uint8_t* addr, const uint8_t* software,
+                            size_t software_len, int fingerprint) {
+    size_t need, off = STUN_HEADER_SIZE, n;
+    if ((family != 4 && family != 6) || software_len > 763)
+        return 0;
+    need = STUN_HEADER_SIZE + 4 + (family == 4 ? 8 : 20) +
+           (software_len ? 4 + pad4(software_len) : 0) + (fingerprint ? 8 : 0);
+    if (cap < need)
+        return 0;
+    wr16(out, 0x0101);
+    wr16(out + 2, (uint16_t)(need - STUN_HEADER_SIZE));
+    wr32(out + 4, STUN_MAGIC_COOKIE);
+    memcpy(out + 8, txid, 12);
+    n = stun_address_encode(out + off + 4, cap - off - 4, family, port, addr, txid);
+    wr16(out + off, STUN_ATTR_XOR_MAPPED_ADDRESS);
+    wr16(out + off + 2, (uint16_t)n);
+    off += 4 + n;
+    if (software_len) {
+        wr16(out + off, STUN_ATTR_SOFTWARE);
+        wr16(out + off + 2, (uint16_t)software_len);
+        memcpy(out + off + 4, software, software_len);
+        memset(out + off + 4 + software_len, 0, pad4(software_len) - software_len);
+        off += 4 + pad4(software_len);
+    }
+    if (fingerprint) {
+        wr16(out + off, STUN_ATTR_FINGERPRINT);
+        wr16(out + off + 2, 4);
+        wr32(out + off + 4, stun_fingerprint(out, off));
+        off += 8;
+    }
+    return off;
+}
+
 long stun_frame_length(const uint8_t* buf, size_t len, int channel_data) {
     uint16_t n;
     if (len < 4)

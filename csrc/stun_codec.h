@@ -146,6 +146,15 @@ int stun_address_decode(const uint8_t* value, size_t len, const uint8_t* txid,
 size_t stun_address_encode(uint8_t* out, size_t cap, int family, uint16_t port,
                            const uint8_t* addr, const uint8_t* txid);
 
+/* The Binding success response (RFC 8489 §7.3.1) to a request whose 12-byte
+ * transaction ID is `txid`: XOR-MAPPED-ADDRESS (family 4 or 6, port, addr), then
+ * SOFTWARE when software_len > 0, then FINGERPRINT when `fingerprint`. Returns the
+ * length written to out, or 0 if it does not fit in `cap` or an argument is invalid
+ * (software_len above 763, a family other than 4 or 6). */
+size_t stun_binding_success(uint8_t* out, size_t cap, const uint8_t* txid, int family,
+                            uint16_t port, const uint8_t* addr, const uint8_t* software,
+                            size_t software_len, int fingerprint);
+
 /* Stream framing: the length of the frame that starts at buf (a STUN message, or with
  * `channel_data` a ChannelData message padded to 4 as over TCP), 0 when fewer than 4
  * bytes are available, or -1 when the bytes cannot start a frame. The frame may be

@@ -10,6 +10,7 @@ cdef extern from "stun_codec.h" nogil:
         STUN_OK
         STUN_E_FINGERPRINT
         STUN_E_SHORT
+        STUN_ATTR_CHANGE_REQUEST
 
     ctypedef struct stun_attr:
         uint16_t type
@@ -36,6 +37,9 @@ cdef extern from "stun_codec.h" nogil:
                                const uint8_t* addr, const uint8_t* txid)
     int stun_channel_data_parse(const uint8_t* buf, size_t len, uint16_t* channel,
                                 uint16_t* payload)
+    size_t stun_binding_success(uint8_t* out, size_t cap, const uint8_t* txid, int family,
+                                uint16_t port, const uint8_t* addr, const uint8_t* software,
+                                size_t software_len, int fingerprint)
     long stun_frame_length(const uint8_t* buf, size_t len, int channel_data)
     const char* stun_error_name(int error)
     const char* stun_error_reason(int error)

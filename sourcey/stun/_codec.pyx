@@ -61,6 +61,39 @@ def parse(bytes data, int max_attributes=64):
             m.integrity, m.integrity256, m.fingerprint)
 
 
+def binding_success(bytes request, bytes address, int port, bytes software,
+                    bint fingerprint, int max_attributes=64):
+    """The fast path of a Binding server, in C: if ``request`` is a valid Binding
+    request with no comprehension-required attribute the codec does not know (and no
+    CHANGE-REQUEST), the success response with XOR-MAPPED-ADDRESS (``address``: 4 or
+    16 packed bytes, ``port``), SOFTWARE (``software``, may be empty) and, with
+    ``fingerprint``, FINGERPRINT. Anything else returns None: the caller takes the
+    general path, which gives the error response or drops."""
+    cdef stun_attr attrs[ATTR_CAP]
+    cdef stun_msg m
+    cdef uint8_t out[STUN_HEADER_SIZE + 24 + 4 + 764 + 8]
+    cdef const uint8_t* buf = <const uint8_t*>PyBytes_AS_STRING(request)
+    cdef uint32_t cap = <uint32_t>max_attributes if 0 < max_attributes < ATTR_CAP else ATTR_CAP
+    cdef uint32_t i
+    cdef size_t n
+    cdef int family = 4 if len(address) == 4 else 6 if len(address) == 16 else 0
+    if family == 0 or not 0 <= port <= 0xFFFF:
+        raise ValueError("address is 4 or 16 packed bytes, port 0-65535")
+    if stun_parse(buf, len(request), &m, attrs, cap) != STUN_OK or m.type != 0x0001:
+        return None
+    for i in range(m.nattrs):
+        if attrs[i].type < 0x8000 and (attrs[i].type == STUN_ATTR_CHANGE_REQUEST
+                                       or not stun_attr_known(attrs[i].type)):
+            return None
+    n = stun_binding_success(out, sizeof(out), buf + 8, family, <uint16_t>port,
+                             <const uint8_t*>PyBytes_AS_STRING(address),
+                             <const uint8_t*>PyBytes_AS_STRING(software), len(software),
+                             fingerprint)
+    if n == 0:
+        raise ValueError("SOFTWARE is at most 763 bytes")
+    return PyBytes_FromStringAndSize(<char*>out, n)
+
+
 def is_known(int attr_type):
     """True for the attribute types whose values the codec checks and types."""
     return 0 <= attr_type <= 0xFFFF and stun_attr_known(<uint16_t>attr_type) != 0

@@ -26,6 +26,7 @@ MESSAGE-INTEGRITY without checking it, as a STUN server that does not authentica
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections.abc import Callable
 from typing import Any
@@ -33,7 +34,7 @@ from typing import Any
 from sourcey import uv
 from sourcey.net import Address, SSLServer, TCPServer, UDPSocket
 
-from ._codec import Framer, is_known
+from ._codec import Framer, binding_success, is_known
 from .constants import (
     BINDING,
     CHANGE_REQUEST,
@@ -70,8 +71,39 @@ class BindingHandler:
         self.known = _Understood() if known is None else known
         self.max_attributes = max_attributes
         self.stats = {"success": 0, "error": 0, "dropped": 0}
+        self._software = (software or "").encode()
+        # The C fast path answers the common case (a valid Binding request) in one call;
+        # it knows only the default set of understood attributes.
+        self._fast = known is None and len(self._software) <= 763
+        self._packed: dict[str, bytes] = {}
 
     def handle(self, data: bytes, peer: tuple[str, int]) -> bytes | None:
+        """The reply to ``data`` from ``peer`` (an ``(ip, port)`` pair), or None."""
+        if self._fast and type(data) is bytes:
+            packed = self._packed.get(peer[0])
+            if packed is None:
+                packed = self._pack(peer[0])
+            reply = binding_success(data, packed, peer[1], self._software, self.fingerprint,
+                                    self.max_attributes)
+            if reply is not None:
+                self.stats["success"] += 1
+                return reply
+        return self.handle_general(data, peer)
+
+    def _pack(self, host: str) -> bytes:
+        if len(self._packed) >= 4096:       # bounded: a cache of recent clients
+            self._packed.clear()
+        if host.startswith("::ffff:") and "." in host:
+            packed = socket.inet_pton(socket.AF_INET, host[7:])
+        elif ":" in host:
+            packed = socket.inet_pton(socket.AF_INET6, host.split("%", 1)[0])
+        else:
+            packed = socket.inet_pton(socket.AF_INET, host)
+        self._packed[host] = packed
+        return packed
+
+    def handle_general(self, data: bytes, peer: tuple[str, int]) -> bytes | None:
+        """``handle`` without the C fast path: every case through Message."""
         try:
             msg = decode(data, max_attributes=self.max_attributes)
         except DecodeError as exc:

@@ -315,3 +315,20 @@ def test_command_line(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize("software", ["sourcey", "", "x" * 763, "é" * 5])
+@pytest.mark.parametrize("fingerprint", [True, False])
+@pytest.mark.parametrize("peer", [PEER, ("2001:db8::9", 65535), ("::ffff:10.1.2.3", 1)])
+def test_fast_path_matches_the_general_path(software, fingerprint, peer):
+    """The C fast path gives the bytes the Message-based path gives, and steps aside
+    (None) for everything but a plain valid Binding request."""
+    handler = stun.BindingHandler(software=software or None, fingerprint=fingerprint)
+    for data in (request(), request((stun.SOFTWARE, "c"), (0x8F00, b"x"), fingerprint=True),
+                 request((stun.USERNAME, "u"), (stun.PRIORITY, 1), key=b"k")):
+        assert handler.handle(data, peer) == handler.handle_general(data, peer)
+    for data in (request((0x7F00, b"x")), request((stun.CHANGE_REQUEST, bytes(4))),
+                 request(method=stun.ALLOCATE), request(cls=stun.INDICATION), b"junk",
+                 request()[:-1]):
+        assert stun._codec.binding_success(data, bytes(4), 1, b"", True) is None
+        assert handler.handle(data, peer) == handler.handle_general(data, peer)
