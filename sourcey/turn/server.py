@@ -229,14 +229,25 @@ class TurnServer:
             self._reply(five, sock, self._encode(challenge))
             return
         assert key is not None
+        if msg.method == stun.ALLOCATE:
+            # A retransmitted Allocate (its response was lost) gets that response again,
+            # not a 437 (RFC 8656 §7.2).
+            alloc = self.table.get(five, now)
+            if alloc is not None and alloc.allocate_reply[0] == msg.transaction_id:
+                self._reply(five, sock, alloc.allocate_reply[1])
+                return
         try:
             reply = self._request(five, msg, now)
-            if msg.method == stun.ALLOCATE:
-                self._senders[five] = sock
         except TurnError as exc:
             self.stats["errors"] += 1
             reply = msg.error_response(exc.code, exc.reason)
-        self._reply(five, sock, self._encode(reply, key))
+        data = self._encode(reply, key)
+        if msg.method == stun.ALLOCATE and reply.cls == stun.SUCCESS:
+            self._senders[five] = sock
+            alloc = self.table.get(five, now)
+            if alloc is not None:
+                alloc.allocate_reply = (msg.transaction_id, data)
+        self._reply(five, sock, data)
 
     def _request(self, five: FiveTuple, msg: Message, now: float) -> Message:
         if msg.method == stun.ALLOCATE:

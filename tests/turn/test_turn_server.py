@@ -553,3 +553,21 @@ def test_turnutils_uclient_over_tls(loop, runner, make_server, echo_peer):
     assert proc.returncode == 0, out
     assert "Total lost packets 0 (0.000000%)" in out, out
     assert srv.stats["to_client"] >= 10
+
+
+def test_retransmitted_allocate_gets_the_same_response(loop, runner, server, client):
+    client.nonce = client.request(stun.ALLOCATE, auth=False).get(stun.NONCE)
+    msg = stun.Message(stun.ALLOCATE, attributes=[
+        (stun.REQUESTED_TRANSPORT, 17), (stun.USERNAME, "alice"), (stun.REALM, REALM),
+        (stun.NONCE, client.nonce)])
+    data = msg.encode(stun.long_term_key("alice", REALM, "pw"), fingerprint=True)
+    raw = []
+    client.sock.Recv += lambda s, d, p: raw.append(d)
+    client.send(data)
+    runner.until(loop, lambda: len(raw) == 1, timeout=5)
+    client.send(data)                   # as if the response had been lost
+    runner.until(loop, lambda: len(raw) == 2, timeout=5)
+    assert raw[0] == raw[1] and stun.decode(raw[0]).cls == stun.SUCCESS
+    assert len(server.table) == 1 and server.stats["allocations"] == 1
+    # A new transaction for the same 5-tuple is a mismatch.
+    assert error_code(client.request(stun.ALLOCATE, (stun.REQUESTED_TRANSPORT, 17))) == 437
