@@ -25,9 +25,11 @@ together, bursts of one second's worth; what is over it is dropped and counted).
 EVEN-PORT gives an even relay port; with its R bit the next port is reserved for 30 s
 and its RESERVATION-TOKEN returned, for a later Allocate to claim.
 
-Not yet here: TCP relays (RFC 6062), DTLS, DONT-FRAGMENT (420),
-ADDITIONAL-ADDRESS-FAMILY (a single relay), and a relay path in C (each relayed
-datagram is one Python call).
+ADDITIONAL-ADDRESS-FAMILY (IPv6) gives a dual allocation: an IPv4 and an IPv6 relay,
+each peer reached through the relay of its family (a Refresh covers both).
+
+Not yet here: TCP relays (RFC 6062), DTLS, DONT-FRAGMENT (420), and a relay path in C
+(each relayed datagram is one Python call).
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ _UNDERSTOOD = frozenset((
     stun.XOR_MAPPED_ADDRESS, stun.PRIORITY, stun.USE_CANDIDATE, stun.EVEN_PORT,
     stun.RESERVATION_TOKEN,
 ))
+# ADDITIONAL-ADDRESS-FAMILY is comprehension-optional (0x8000): no need to list it.
 RESERVATION_LIFETIME = 30.0     # RFC 8656 §7.2: about 30 seconds
 _UDP = 17
 
@@ -261,7 +264,7 @@ class TurnServer:
             raise TurnError(441, "the allocation belongs to another user")
         if msg.method == stun.REFRESH:
             family = msg.get(stun.REQUESTED_ADDRESS_FAMILY)
-            if family is not None and _family(family) != alloc.relayed.family:
+            if family is not None and _family(family) not in _families(alloc):
                 raise TurnError(443, "the allocation is of another address family")
             lifetime = msg.get(stun.LIFETIME)
             granted = 0.0 if lifetime == 0 else self.table.lifetime(lifetime)
@@ -298,6 +301,11 @@ class TurnServer:
         self.table.check_quota(username)
         even = msg.get(stun.EVEN_PORT)
         token = msg.get(stun.RESERVATION_TOKEN)
+        additional = msg.get(stun.ADDITIONAL_ADDRESS_FAMILY)
+        if additional is not None and (additional != 2 or token is not None
+                                       or stun.REQUESTED_ADDRESS_FAMILY in msg):
+            raise TurnError(400, "ADDITIONAL-ADDRESS-FAMILY is IPv6, without "
+                                 "REQUESTED-ADDRESS-FAMILY or RESERVATION-TOKEN")
         reserve = None
         if token is not None:
             if even is not None or stun.REQUESTED_ADDRESS_FAMILY in msg:
@@ -321,11 +329,30 @@ class TurnServer:
         reply.add(stun.XOR_RELAYED_ADDRESS, relayed)
         reply.add(stun.LIFETIME, int(lifetime))
         reply.add(stun.XOR_MAPPED_ADDRESS, five[1])
+        if additional is not None:
+            self._add_ipv6_relay(alloc, reply)
         if reserve is not None:
             token = os.urandom(8)
             self._reservations[token] = (reserve, now + RESERVATION_LIFETIME)
             reply.add(stun.RESERVATION_TOKEN, token)
         return reply
+
+    def _add_ipv6_relay(self, alloc: Allocation, reply: Message) -> None:
+        """A dual allocation's IPv6 relay (RFC 8656 §7.2); when it cannot be had, the
+        IPv4 one stands and ADDRESS-ERROR-CODE says why."""
+        host = self.relay_hosts.get(socket.AF_INET6)
+        try:
+            if host is None:
+                raise TurnError(440, "no IPv6 relay")
+            relay, _ = self._open_relay(host)
+        except TurnError as exc:
+            reply.add(stun.ADDRESS_ERROR_CODE, (6, exc.code, exc.reason))
+            return
+        relayed = relay.address
+        assert relayed is not None
+        alloc.extra = (relayed, relay)
+        relay.Recv.attach(self._peer_reader(alloc))
+        reply.add(stun.XOR_RELAYED_ADDRESS, relayed)
 
     def _open_relay(self, host: str, even: bool = False,
                     reserve: bool = False) -> tuple[UDPSocket, UDPSocket | None]:
@@ -359,7 +386,7 @@ class TurnServer:
         return entry[0]
 
     def _check_peer(self, alloc: Allocation, peer: Address) -> None:
-        if peer.family != alloc.relayed.family:
+        if peer.family not in _families(alloc):
             raise TurnError(443, "the peer is of another address family")
         ip = ipaddress.ip_address(peer.host)
         if (any(ip in net for net in self.denied)
@@ -375,7 +402,7 @@ class TurnServer:
                 or (alloc.bandwidth is not None and not alloc.bandwidth.take(len(data), now))):
             self.stats["dropped"] += 1
             return
-        alloc.data.send(data, peer)
+        _relay_for(alloc, peer).send(data, peer)
         self.stats["to_peer"] += 1
 
     def _channel_data(self, five: FiveTuple, data: bytes, now: float) -> None:
@@ -393,7 +420,7 @@ class TurnServer:
                     and not alloc.bandwidth.take(len(payload), now))):
             self.stats["dropped"] += 1
             return
-        alloc.data.send(payload, peer)
+        _relay_for(alloc, peer).send(payload, peer)
         self.stats["to_peer"] += 1
 
     # -- from a peer -----------------------------------------------------------------------
@@ -447,6 +474,9 @@ class TurnServer:
         if alloc.data is not None:
             alloc.data.close()
             alloc.data = None
+        if alloc.extra is not None:
+            alloc.extra[1].close()
+            alloc.extra = None
 
     def _sweep(self, timer: uv.Timer) -> None:
         now = self.loop.time()
@@ -470,6 +500,19 @@ class TurnServer:
         self._udp.clear()
         self._tcp.clear()
         self._sweeper.close()
+
+
+def _families(alloc: Allocation) -> tuple[int, ...]:
+    if alloc.extra is None:
+        return (alloc.relayed.family,)
+    return (alloc.relayed.family, alloc.extra[0].family)
+
+
+def _relay_for(alloc: Allocation, peer: Address) -> Any:
+    """The relay socket that reaches ``peer``: a dual allocation has one per family."""
+    if alloc.extra is not None and peer.family == alloc.extra[0].family:
+        return alloc.extra[1]
+    return alloc.data
 
 
 def _family(value: int) -> int:

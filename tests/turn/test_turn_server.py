@@ -571,3 +571,70 @@ def test_retransmitted_allocate_gets_the_same_response(loop, runner, server, cli
     assert len(server.table) == 1 and server.stats["allocations"] == 1
     # A new transaction for the same 5-tuple is a mismatch.
     assert error_code(client.request(stun.ALLOCATE, (stun.REQUESTED_TRANSPORT, 17))) == 437
+
+
+@pytest.mark.skipif(not _has_ipv6(), reason="no IPv6 loopback on this machine")
+def test_dual_allocation(loop, runner, peer):
+    srv = turn.TurnServer(loop, realm=REALM, credentials=turn.StaticCredentials(USERS),
+                          relay_hosts=["127.0.0.1", "::1"],
+                          allowed_peers=["127.0.0.0/8", "::1/128"])
+    c = Client(loop, runner, srv.listen("127.0.0.1", 0))
+    p6 = UDPSocket(loop)
+    p6.bind("::1", 0)
+    got6, closed = [], []
+    p6.Recv += lambda s, data, source: got6.append((data, source))
+    p6.Close += lambda s: closed.append(True)
+    try:
+        reply = c.request(stun.ALLOCATE, (stun.REQUESTED_TRANSPORT, 17),
+                          (stun.ADDITIONAL_ADDRESS_FAMILY, 2))
+        v4, v6 = reply.get_all(stun.XOR_RELAYED_ADDRESS)
+        assert v4.host == "127.0.0.1" and v6.host == "::1"
+        for channel, target in ((0x4000, peer.address), (0x4001, p6.address)):
+            assert c.request(stun.CHANNEL_BIND, (stun.CHANNEL_NUMBER, channel),
+                             (stun.XOR_PEER_ADDRESS, target)).cls == stun.SUCCESS
+        c.send(turn.encode_channel_data(0x4000, b"four"))
+        c.send(turn.encode_channel_data(0x4001, b"six"))
+        runner.until(loop, lambda: peer.received and got6, timeout=5)
+        assert peer.received == [(b"four", v4)] and got6 == [(b"six", v6)]
+        p6.send(b"back six", v6)
+        runner.until(loop, lambda: c.channel_data, timeout=5)
+        assert c.channel_data == [(0x4001, b"back six")]
+        assert c.request(stun.REFRESH, (stun.REQUESTED_ADDRESS_FAMILY, 2)).cls == stun.SUCCESS
+    finally:
+        c.close()
+        p6.close()
+        srv.close()       # its closes complete while the peer fixture closes
+        runner.until(loop, lambda: closed, timeout=5)
+
+
+def test_dual_allocation_without_ipv6_relay(server, client):
+    """relay_hosts has no IPv6 address: the IPv4 relay stands, ADDRESS-ERROR-CODE 440."""
+    reply = client.request(stun.ALLOCATE, (stun.REQUESTED_TRANSPORT, 17),
+                           (stun.ADDITIONAL_ADDRESS_FAMILY, 2))
+    assert reply.cls == stun.SUCCESS
+    assert len(reply.get_all(stun.XOR_RELAYED_ADDRESS)) == 1
+    assert reply.get(stun.ADDRESS_ERROR_CODE)[:2] == (6, 440)
+    client.request(stun.REFRESH, (stun.LIFETIME, 0))
+    for bad in ((stun.ADDITIONAL_ADDRESS_FAMILY, 1), (stun.REQUESTED_ADDRESS_FAMILY, 1)):
+        attrs = [(stun.REQUESTED_TRANSPORT, 17), (stun.ADDITIONAL_ADDRESS_FAMILY, 2), bad]
+        if bad[0] == stun.ADDITIONAL_ADDRESS_FAMILY:
+            attrs = [attrs[0], bad]
+        assert error_code(client.request(stun.ALLOCATE, *attrs)) == 400
+
+
+@needs_coturn
+def test_turnutils_uclient_dual_allocation(loop, runner, echo_peer):
+    srv = turn.TurnServer(loop, realm=REALM, credentials=turn.StaticCredentials(USERS),
+                          relay_hosts=["127.0.0.1", "::1"],
+                          allowed_peers=["127.0.0.0/8", "::1/128"])
+    try:
+        address = srv.listen("127.0.0.1", 0)
+        proc = run_uclient(loop, runner, [UCLIENT, "-Z", "-u", "alice", "-w", "pw", "-e",
+                                          "127.0.0.1", "-r", str(echo_peer), "-p",
+                                          str(address.port), "-n", "10", "127.0.0.1"])
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, out
+        assert "Total lost packets 0 (0.000000%)" in out, out
+    finally:
+        srv.close()
+        runner.run(loop)
