@@ -20,7 +20,7 @@ $(VENV)/.stamp: pyproject.toml Makefile
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "Cython>=3.1" "setuptools>=77" wheel build \
 		pytest pytest-timeout pytest-benchmark uvloop httptools aiohttp trustme \
-		requests httpx websockets ruff cython-lint mypy
+		requests httpx websockets aioice ruff cython-lint mypy
 	touch $@
 
 libuv: vendor/libuv/.fetched

@@ -127,12 +127,14 @@ def extensions():
         "sourcey.http._server": "sourcey/http/_server.pyx",
         "sourcey.stream._stream": "sourcey/stream/_stream.pyx",
         "sourcey.http._client": "sourcey/http/_client.pyx",
+        "sourcey.stun._codec": "sourcey/stun/_codec.pyx",
     }
     # Our own C compiled into a module beside its .pyx (csrc/).
     c_sources = {
         "sourcey.http._parser": ["csrc/http1_parser.c"],
         "sourcey.http._server": ["csrc/http1_parser.c"],   # drives the parser itself
         "sourcey.stream._stream": ["csrc/packet_queue.c"],
+        "sourcey.stun._codec": ["csrc/stun_codec.c"],
     }
     exts = [
         Extension(

@@ -1,0 +1,524 @@
+"""A TURN server (RFC 8656) on sourcey.net: UDP relays for clients over UDP, TCP and
+TLS.
+
+    server = TurnServer(loop, realm="example.org",
+                        credentials=StaticCredentials({"alice": "secret"}))
+    server.listen("127.0.0.1", 3478)                   # UDP
+    server.listen("127.0.0.1", 3478, transport="tcp")
+    loop.run()
+
+What it does: Allocate (UDP relays, IPv4 or IPv6 by REQUESTED-ADDRESS-FAMILY),
+Refresh, CreatePermission, ChannelBind, Send and Data indications, ChannelData (padded
+over TCP), and Binding (as a STUN server). Every request but Binding needs long-term
+credentials (401/438 challenges, see auth.py), and a request about an allocation must
+come from its owner (441). Allocations expire (a sweep every ``sweep_interval``
+seconds, and lookups), as do permissions (300 s) and channels (600 s); closing a TCP
+client's connection deletes its allocation.
+
+Security defaults: peers in loopback, private, link-local, multicast and unspecified
+ranges are refused (403), as coturn's ``denied-peer-ip``; ``allowed_peers`` lists
+networks to let through anyway (a test's loopback peer). Quotas in total and per user
+(486), at most ``max_connections`` TCP clients, relay ports from ``relay_ports``, and
+with ``bandwidth`` a limit in bytes per second for each allocation (both directions
+together, bursts of one second's worth; what is over it is dropped and counted).
+
+EVEN-PORT gives an even relay port; with its R bit the next port is reserved for 30 s
+and its RESERVATION-TOKEN returned, for a later Allocate to claim.
+
+ADDITIONAL-ADDRESS-FAMILY (IPv6) gives a dual allocation: an IPv4 and an IPv6 relay,
+each peer reached through the relay of its family (a Refresh covers both).
+
+Not yet here: TCP relays (RFC 6062), DTLS, DONT-FRAGMENT (420), and a relay path in C
+(each relayed datagram is one Python call).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import random
+import socket
+import ssl
+from collections.abc import Iterable
+from typing import Any
+
+from sourcey import stun, uv
+from sourcey.net import Address, SSLServer, TCPServer, UDPSocket
+from sourcey.stun import DecodeError, Message
+
+from .allocation import Allocation, AllocationTable, FiveTuple, TokenBucket, TurnError
+from .auth import (
+    CallableCredentials,
+    LongTermAuth,
+    NonceManager,
+    RestApiCredentials,
+    StaticCredentials,
+)
+from .channel import decode_channel_data, encode_channel_data, is_channel_data
+
+log = logging.getLogger("sourcey.turn")
+
+DENIED_PEERS = (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4",
+    "::/128", "::1/128", "::ffff:0:0/96", "fc00::/7", "fe80::/10", "ff00::/8",
+)
+
+# The comprehension-required attributes this server acts on (or may ignore): the rest,
+# DONT-FRAGMENT included, are answered with 420.
+_UNDERSTOOD = frozenset((
+    stun.MAPPED_ADDRESS, stun.USERNAME, stun.MESSAGE_INTEGRITY, stun.ERROR_CODE,
+    stun.UNKNOWN_ATTRIBUTES, stun.CHANNEL_NUMBER, stun.LIFETIME, stun.XOR_PEER_ADDRESS,
+    stun.DATA_ATTR, stun.REALM, stun.NONCE, stun.XOR_RELAYED_ADDRESS,
+    stun.REQUESTED_ADDRESS_FAMILY, stun.REQUESTED_TRANSPORT, stun.MESSAGE_INTEGRITY_SHA256,
+    stun.XOR_MAPPED_ADDRESS, stun.PRIORITY, stun.USE_CANDIDATE, stun.EVEN_PORT,
+    stun.RESERVATION_TOKEN,
+))
+# ADDITIONAL-ADDRESS-FAMILY is comprehension-optional (0x8000): no need to list it.
+RESERVATION_LIFETIME = 30.0     # RFC 8656 §7.2: about 30 seconds
+_UDP = 17
+
+
+class TurnServer:
+    """See the module's docstring. ``credentials``: StaticCredentials,
+    CallableCredentials or RestApiCredentials. ``relay_hosts``: the IPv4 and/or IPv6
+    address relays are bound on. ``stats`` counts allocations and relayed packets."""
+
+    def __init__(self, loop: uv.Loop | None = None, *, realm: str,
+                 credentials: StaticCredentials | CallableCredentials | RestApiCredentials,
+                 relay_hosts: Iterable[str] = ("127.0.0.1", "::1"),
+                 relay_ports: tuple[int, int] = (49152, 65535),
+                 software: str | None = "sourcey", fingerprint: bool = True,
+                 max_allocations: int = 1000, max_per_user: int = 10,
+                 max_lifetime: float = 3600.0, nonce_lifetime: float = 600.0,
+                 allowed_peers: Iterable[str] = (), denied_peers: Iterable[str] = DENIED_PEERS,
+                 sweep_interval: float = 5.0, max_connections: int = 1000,
+                 bandwidth: float | None = None) -> None:
+        self.loop = loop if loop is not None else uv.Loop.default_loop()
+        self.auth = LongTermAuth(realm, credentials, NonceManager(nonce_lifetime))
+        self.table = AllocationTable(max_allocations=max_allocations,
+                                     max_per_user=max_per_user, max_lifetime=max_lifetime,
+                                     on_remove=self._released)
+        self.relay_hosts = {Address(h, 0).family: h for h in relay_hosts}
+        low, high = relay_ports
+        if not 0 < low <= high <= 65535:
+            raise ValueError(f"relay_ports must be 1-65535, low <= high, not {relay_ports}")
+        self.relay_ports = (low, high)
+        self.software = software
+        self.fingerprint = fingerprint
+        self.allowed = [ipaddress.ip_network(n) for n in allowed_peers]
+        self.denied = [ipaddress.ip_network(n) for n in denied_peers]
+        self.binding = stun.BindingHandler(software=software, fingerprint=fingerprint)
+        self.stats = {"allocations": 0, "to_peer": 0, "to_client": 0, "dropped": 0,
+                      "errors": 0}
+        self._udp: list[UDPSocket] = []
+        self._tcp: list[TCPServer] = []
+        # The socket each allocation's client is reached through: the listening UDP
+        # socket it came in on, or its TCP connection.
+        self._senders: dict[FiveTuple, Any] = {}
+        self._reservations: dict[bytes, tuple[UDPSocket, float]] = {}
+        self._connections: set[Any] = set()
+        self.max_connections = max_connections
+        self.bandwidth = bandwidth
+        self._sweeper = uv.Timer(self.loop)
+        self._sweeper.start(self._sweep, sweep_interval, sweep_interval)
+        self._sweeper.ref = False
+
+    # -- listening -----------------------------------------------------------------------
+
+    def listen(self, host: str, port: int = 3478, *, transport: str = "udp",
+               context: ssl.SSLContext | None = None) -> Address:
+        """Serve clients on ``host:port`` over "udp", "tcp" or "tls" (the last with a
+        server ``context``); returns the address."""
+        if transport == "udp":
+            sock = UDPSocket(self.loop)
+            try:
+                sock.bind(host, port, ipv6only=":" in host)
+            except BaseException:
+                sock.close()
+                raise
+            local = sock.address
+            assert local is not None
+
+            def datagram(s: UDPSocket, data: bytes, client: Address) -> None:
+                self._from_client(("udp", client, local), data, s)
+
+            sock.Recv.attach(datagram)
+            self._udp.append(sock)
+            return local
+        if transport == "tcp":
+            server = TCPServer(host, port, self._accepted, loop=self.loop)
+        elif transport == "tls":
+            if context is None:
+                raise ValueError("transport 'tls' needs a server ssl.SSLContext")
+            server = SSLServer(host, port, self._accepted, context=context, loop=self.loop)
+        else:
+            raise ValueError(f"transport is 'udp', 'tcp' or 'tls', not {transport!r}")
+        self._tcp.append(server)
+        return Address(*server.address)
+
+    def _accepted(self, conn: Any) -> None:
+        if len(self._connections) >= self.max_connections:
+            conn.close()
+            return
+        self._connections.add(conn)
+        five: FiveTuple = ("tls" if conn.transport == "SSL" else "tcp", conn.peer_address,
+                           conn.address)
+        framer = stun.Framer(channel_data=True)
+        self._senders[five] = conn
+
+        def received(sock: Any, data: bytes, peer: Any) -> None:
+            failed = False
+            try:
+                frames = framer.feed(data)
+            except DecodeError as exc:
+                # Not STUN nor ChannelData: what came before it is served, then the
+                # connection closes (a stream cannot be resynchronised).
+                frames = exc.frames
+                failed = True
+                self.stats["dropped"] += 1
+            for frame in frames:
+                self._from_client(five, frame, sock)
+            if failed:
+                sock.close()
+
+        def closed(sock: Any) -> None:
+            # RFC 8656 §3.1: the allocation of a TCP client ends with its connection.
+            self._senders.pop(five, None)
+            self._connections.discard(sock)
+            alloc = self.table.get(five, self.loop.time())
+            if alloc is not None:
+                self.table.remove(alloc)
+
+        conn.Recv.attach(received)
+        conn.Close.attach(closed)
+
+    # -- from the client -----------------------------------------------------------------
+
+    def _from_client(self, five: FiveTuple, data: bytes, sock: Any) -> None:
+        now = self.loop.time()
+        if is_channel_data(data):
+            self._channel_data(five, data, now)
+            return
+        if data[:1] and data[0] >= 0x40:
+            self.stats["dropped"] += 1
+            return
+        try:
+            msg = stun.decode(data)
+        except DecodeError:
+            # Binding's rules for what gets a 400 and what is dropped apply to all.
+            self._reply(five, sock, self.binding.handle(data, five[1]))
+            return
+        if msg.cls == stun.INDICATION:
+            if msg.method == stun.SEND:
+                self._send_indication(five, msg, now)
+            else:
+                self.stats["dropped"] += 1
+            return
+        if msg.cls != stun.REQUEST:
+            self.stats["dropped"] += 1
+            return
+        if msg.method == stun.BINDING:
+            self._reply(five, sock, self.binding.handle(data, five[1]))
+            return
+        unknown = msg.unknown_required(_UNDERSTOOD)
+        if unknown:
+            log.debug("420 to %s: unknown %s", five[1], [f"{t:#06x}" for t in unknown])
+            self._reply(five, sock, self._encode(msg.error_response(420, unknown=unknown)))
+            return
+        key, challenge = self.auth.check(msg, five[1], now)
+        if challenge is not None:
+            self._reply(five, sock, self._encode(challenge))
+            return
+        assert key is not None
+        if msg.method == stun.ALLOCATE:
+            # A retransmitted Allocate (its response was lost) gets that response again,
+            # not a 437 (RFC 8656 §7.2).
+            alloc = self.table.get(five, now)
+            if alloc is not None and alloc.allocate_reply[0] == msg.transaction_id:
+                self._reply(five, sock, alloc.allocate_reply[1])
+                return
+        try:
+            reply = self._request(five, msg, now)
+        except TurnError as exc:
+            self.stats["errors"] += 1
+            reply = msg.error_response(exc.code, exc.reason)
+        data = self._encode(reply, key)
+        if msg.method == stun.ALLOCATE and reply.cls == stun.SUCCESS:
+            self._senders[five] = sock
+            alloc = self.table.get(five, now)
+            if alloc is not None:
+                alloc.allocate_reply = (msg.transaction_id, data)
+        self._reply(five, sock, data)
+
+    def _request(self, five: FiveTuple, msg: Message, now: float) -> Message:
+        if msg.method == stun.ALLOCATE:
+            return self._allocate(five, msg, now)
+        alloc = self.table.get(five, now)
+        if msg.method not in (stun.REFRESH, stun.CREATE_PERMISSION, stun.CHANNEL_BIND):
+            raise TurnError(400, "unsupported method")
+        if alloc is None:
+            raise TurnError(437, "no allocation for this 5-tuple")
+        if alloc.username != msg.get(stun.USERNAME):
+            raise TurnError(441, "the allocation belongs to another user")
+        if msg.method == stun.REFRESH:
+            family = msg.get(stun.REQUESTED_ADDRESS_FAMILY)
+            if family is not None and _family(family) not in _families(alloc):
+                raise TurnError(443, "the allocation is of another address family")
+            lifetime = msg.get(stun.LIFETIME)
+            granted = 0.0 if lifetime == 0 else self.table.lifetime(lifetime)
+            self.table.refresh(alloc, granted, now)
+            return msg.response().add(stun.LIFETIME, int(granted))
+        peers = msg.get_all(stun.XOR_PEER_ADDRESS)
+        if not peers:
+            raise TurnError(400, "XOR-PEER-ADDRESS is missing")
+        for peer in peers:
+            self._check_peer(alloc, peer)
+        if msg.method == stun.CREATE_PERMISSION:
+            for peer in peers:
+                alloc.add_permission(peer.host, now)
+        else:
+            channel = msg.get(stun.CHANNEL_NUMBER)
+            if channel is None:
+                raise TurnError(400, "CHANNEL-NUMBER is missing")
+            alloc.bind_channel(channel, peers[0], now)
+        return msg.response()
+
+    def _allocate(self, five: FiveTuple, msg: Message, now: float) -> Message:
+        if self.table.get(five, now) is not None:
+            raise TurnError(437, "the 5-tuple already has an allocation")
+        transport = msg.get(stun.REQUESTED_TRANSPORT)
+        if transport is None:
+            raise TurnError(400, "REQUESTED-TRANSPORT is missing")
+        if transport != _UDP:
+            raise TurnError(442, "only UDP relays")
+        family = _family(msg.get(stun.REQUESTED_ADDRESS_FAMILY, 1))
+        host = self.relay_hosts.get(family)
+        if host is None:
+            raise TurnError(440, "no relay of that address family")
+        username = msg.get(stun.USERNAME)
+        self.table.check_quota(username)
+        even = msg.get(stun.EVEN_PORT)
+        token = msg.get(stun.RESERVATION_TOKEN)
+        additional = msg.get(stun.ADDITIONAL_ADDRESS_FAMILY)
+        if additional is not None and (additional != 2 or token is not None
+                                       or stun.REQUESTED_ADDRESS_FAMILY in msg):
+            raise TurnError(400, "ADDITIONAL-ADDRESS-FAMILY is IPv6, without "
+                                 "REQUESTED-ADDRESS-FAMILY or RESERVATION-TOKEN")
+        reserve = None
+        if token is not None:
+            if even is not None or stun.REQUESTED_ADDRESS_FAMILY in msg:
+                raise TurnError(400, "RESERVATION-TOKEN with EVEN-PORT or an address family")
+            relay = self._claim(token, now)
+        else:
+            if even and len(self._reservations) >= self.table.max_allocations:
+                raise TurnError(508, "too many port reservations")    # bounded, too
+            relay, reserve = self._open_relay(host, even is not None, bool(even))
+        lifetime = self.table.lifetime(msg.get(stun.LIFETIME))
+        relayed = relay.address
+        assert relayed is not None
+        alloc = self.table.create(five, relayed, username, lifetime, now)
+        alloc.data = relay
+        if self.bandwidth:
+            alloc.bandwidth = TokenBucket(self.bandwidth)
+        relay.Recv.attach(self._peer_reader(alloc))
+        self.stats["allocations"] += 1
+        log.debug("allocation %s for %s on %s", relayed, username, five)
+        reply = msg.response()
+        reply.add(stun.XOR_RELAYED_ADDRESS, relayed)
+        reply.add(stun.LIFETIME, int(lifetime))
+        reply.add(stun.XOR_MAPPED_ADDRESS, five[1])
+        if additional is not None:
+            self._add_ipv6_relay(alloc, reply)
+        if reserve is not None:
+            token = os.urandom(8)
+            self._reservations[token] = (reserve, now + RESERVATION_LIFETIME)
+            reply.add(stun.RESERVATION_TOKEN, token)
+        return reply
+
+    def _add_ipv6_relay(self, alloc: Allocation, reply: Message) -> None:
+        """A dual allocation's IPv6 relay (RFC 8656 §7.2); when it cannot be had, the
+        IPv4 one stands and ADDRESS-ERROR-CODE says why."""
+        host = self.relay_hosts.get(socket.AF_INET6)
+        try:
+            if host is None:
+                raise TurnError(440, "no IPv6 relay")
+            relay, _ = self._open_relay(host)
+        except TurnError as exc:
+            reply.add(stun.ADDRESS_ERROR_CODE, (6, exc.code, exc.reason))
+            return
+        relayed = relay.address
+        assert relayed is not None
+        alloc.extra = (relayed, relay)
+        relay.Recv.attach(self._peer_reader(alloc))
+        reply.add(stun.XOR_RELAYED_ADDRESS, relayed)
+
+    def _open_relay(self, host: str, even: bool = False,
+                    reserve: bool = False) -> tuple[UDPSocket, UDPSocket | None]:
+        """A relay socket on a free port of the range (even, if asked), and with
+        ``reserve`` a second one on the next port; 508 when none is found."""
+        low, high = self.relay_ports
+        for _ in range(min(32, high - low + 1)):
+            port = random.randint(low, high)
+            if even:
+                port &= ~1
+            if port < low or (reserve and port + 1 > high):
+                continue
+            socks: list[UDPSocket] = []
+            try:
+                for p in (port, port + 1) if reserve else (port,):
+                    socks.append(UDPSocket(self.loop))
+                    socks[-1].bind(host, p)
+            except OSError:
+                for sock in socks:
+                    sock.close()
+                continue
+            return socks[0], socks[1] if reserve else None
+        raise TurnError(508, "no relay port free")
+
+    def _claim(self, token: bytes, now: float) -> UDPSocket:
+        entry = self._reservations.pop(token, None)
+        if entry is None or now >= entry[1]:
+            if entry is not None:
+                entry[0].close()
+            raise TurnError(508, "no such reservation")
+        return entry[0]
+
+    def _check_peer(self, alloc: Allocation, peer: Address) -> None:
+        if peer.family not in _families(alloc):
+            raise TurnError(443, "the peer is of another address family")
+        ip = ipaddress.ip_address(peer.host)
+        if (any(ip in net for net in self.denied)
+                and not any(ip in net for net in self.allowed)):
+            raise TurnError(403, f"relaying to {peer.host} is not allowed")
+
+    def _send_indication(self, five: FiveTuple, msg: Message, now: float) -> None:
+        alloc = self.table.get(five, now)
+        peer = msg.get(stun.XOR_PEER_ADDRESS)
+        data = msg.get(stun.DATA_ATTR)
+        if (alloc is None or peer is None or data is None
+                or not alloc.has_permission(peer.host, now)
+                or (alloc.bandwidth is not None and not alloc.bandwidth.take(len(data), now))):
+            self.stats["dropped"] += 1
+            return
+        _relay_for(alloc, peer).send(data, peer)
+        self.stats["to_peer"] += 1
+
+    def _channel_data(self, five: FiveTuple, data: bytes, now: float) -> None:
+        alloc = self.table.get(five, now)
+        peer = payload = None
+        if alloc is not None:
+            try:
+                channel, payload = decode_channel_data(data)
+                peer = alloc.peer_for_channel(channel, now)
+            except DecodeError:
+                pass
+        if (alloc is None or peer is None or payload is None
+                or not alloc.has_permission(peer.host, now)
+                or (alloc.bandwidth is not None
+                    and not alloc.bandwidth.take(len(payload), now))):
+            self.stats["dropped"] += 1
+            return
+        _relay_for(alloc, peer).send(payload, peer)
+        self.stats["to_peer"] += 1
+
+    # -- from a peer -----------------------------------------------------------------------
+
+    def _peer_reader(self, alloc: Allocation) -> Any:
+        five = alloc.five_tuple
+        stream = five[0] != "udp"
+
+        def received(relay: UDPSocket, data: bytes, peer: Address) -> None:
+            now = self.loop.time()
+            if not alloc.has_permission(peer.host, now) or (
+                    alloc.bandwidth is not None and not alloc.bandwidth.take(len(data), now)):
+                self.stats["dropped"] += 1
+                return
+            channel = alloc.channel_for_peer(peer, now)
+            if channel is not None:
+                out = encode_channel_data(channel, data, pad=stream)
+            else:
+                out = Message(stun.DATA, stun.INDICATION).add(
+                    stun.XOR_PEER_ADDRESS, peer).add(stun.DATA_ATTR, data).encode()
+            self._to_client(five, out)
+            self.stats["to_client"] += 1
+
+        return received
+
+    # -- replies ---------------------------------------------------------------------------
+
+    def _encode(self, reply: Message, key: bytes | None = None) -> bytes:
+        if self.software:
+            reply.add(stun.SOFTWARE, self.software)
+        return reply.encode(key, fingerprint=self.fingerprint)
+
+    def _reply(self, five: FiveTuple, sock: Any, data: bytes | None) -> None:
+        if data is None:
+            return
+        if five[0] == "udp":
+            sock.send(data, five[1])
+        else:
+            sock.send(data)
+
+    def _to_client(self, five: FiveTuple, data: bytes) -> None:
+        sock = self._senders.get(five)
+        if sock is not None:
+            self._reply(five, sock, data)
+
+    # -- lifetimes -------------------------------------------------------------------------
+
+    def _released(self, alloc: Allocation) -> None:
+        if alloc.five_tuple[0] == "udp":
+            self._senders.pop(alloc.five_tuple, None)
+        if alloc.data is not None:
+            alloc.data.close()
+            alloc.data = None
+        if alloc.extra is not None:
+            alloc.extra[1].close()
+            alloc.extra = None
+
+    def _sweep(self, timer: uv.Timer) -> None:
+        now = self.loop.time()
+        self.table.expire(now)
+        for token, (sock, expires) in list(self._reservations.items()):
+            if now >= expires:
+                del self._reservations[token]
+                sock.close()
+
+    def close(self) -> None:
+        """Stop: close the listeners, the client connections and every relay."""
+        for alloc in list(self.table):
+            self.table.remove(alloc)
+        for sock, _ in self._reservations.values():
+            sock.close()
+        self._reservations.clear()
+        for sock in self._udp:
+            sock.close()
+        for server in self._tcp:
+            server.close(close_connections=True)
+        self._udp.clear()
+        self._tcp.clear()
+        self._sweeper.close()
+
+
+def _families(alloc: Allocation) -> tuple[int, ...]:
+    if alloc.extra is None:
+        return (alloc.relayed.family,)
+    return (alloc.relayed.family, alloc.extra[0].family)
+
+
+def _relay_for(alloc: Allocation, peer: Address) -> Any:
+    """The relay socket that reaches ``peer``: a dual allocation has one per family."""
+    if alloc.extra is not None and peer.family == alloc.extra[0].family:
+        return alloc.extra[1]
+    return alloc.data
+
+
+def _family(value: int) -> int:
+    """REQUESTED-ADDRESS-FAMILY's 0x01/0x02 as socket.AF_INET/AF_INET6."""
+    if value == 1:
+        return socket.AF_INET
+    if value == 2:
+        return socket.AF_INET6
+    raise TurnError(440, f"unknown address family {value:#x}")
