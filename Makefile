@@ -39,13 +39,13 @@ $(DEBUG_LIB)/.stamp: $(VENV)/.stamp vendor/libuv/.fetched $(SOURCES) setup.py
 	touch $@
 
 test: debug
-	PYTHONPATH=$(DEBUG_LIB) $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	PYTHONPATH=$(CURDIR)/$(DEBUG_LIB) $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: build
-	PYTHONPATH=$(RELEASE_LIB) $(BIN)/python benchmarks/run.py --quick $(BENCH_ARGS)
+	PYTHONPATH=$(CURDIR)/$(RELEASE_LIB) $(BIN)/python benchmarks/run.py --quick $(BENCH_ARGS)
 
 bench-full: build
-	PYTHONPATH=$(RELEASE_LIB) $(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	PYTHONPATH=$(CURDIR)/$(RELEASE_LIB) $(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check sourcey tests benchmarks examples setup.py vendor/libuv/*.py

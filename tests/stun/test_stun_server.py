@@ -7,6 +7,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 
 import pytest
@@ -298,7 +299,8 @@ def test_command_line(tmp_path):
     probe.settimeout(10)
     proc = subprocess.Popen([sys.executable, "-m", "sourcey.stun", "--listen",
                              "127.0.0.1:0", "--software", "cli"],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            cwd=tempfile.gettempdir())  # not the source tree
     try:
         line = proc.stderr.readline()
         assert "listening on 127.0.0.1:" in line, line

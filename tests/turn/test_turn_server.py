@@ -4,6 +4,7 @@ turnutils_peer as the echo peer."""
 
 import shutil
 import subprocess
+import tempfile
 import threading
 
 import pytest
@@ -432,7 +433,8 @@ def test_command_line():
     probe.settimeout(10)
     proc = subprocess.Popen([sys.executable, "-m", "sourcey.turn", "--listen",
                              "127.0.0.1:0", "--realm", REALM, "--user", "alice:pw"],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            cwd=tempfile.gettempdir())  # not the source tree
     try:
         line = proc.stderr.readline()
         assert "listening on 127.0.0.1:" in line, line
@@ -450,7 +452,8 @@ def test_command_line():
             proc.kill()
             proc.wait()
     bad = subprocess.run([sys.executable, "-m", "sourcey.turn", "--realm", REALM],
-                         capture_output=True, text=True, timeout=30)
+                         capture_output=True, text=True, timeout=30,
+                         cwd=tempfile.gettempdir())
     assert bad.returncode != 0 and "--auth-secret" in bad.stderr
 
 
