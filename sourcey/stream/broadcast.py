@@ -15,6 +15,7 @@ from ._stream import FINAL, Packet
 from .sinks import ClientSink
 
 _POLICIES = ("drop", "disconnect")
+_OnRemove = Callable[[ClientSink, str, dict[str, int]], object]
 
 
 class _Client:
@@ -41,14 +42,14 @@ class Broadcaster:
     to every client, then each is closed in order after it. Clients that have closed
     are forgotten at the next frame.
 
-    ``on_remove(sink, reason)``, when given, is called as a client leaves the set:
-    ``reason`` is ``"gone"`` (it closed), ``"disconnected"`` (policy), ``"removed"``
-    or ``"final"``.
+    ``on_remove(sink, reason, stats)``, when given, is called as a client leaves the
+    set: ``reason`` is ``"gone"`` (it closed), ``"disconnected"`` (policy),
+    ``"removed"`` or ``"final"``; ``stats`` is its ``client_stats``.
     """
 
     def __init__(self, *, high_water: int = 1 << 20, policy: str = "drop",
                  max_drops: int | None = None, packetizer: Any = None,
-                 on_remove: Callable[[ClientSink, str], object] | None = None) -> None:
+                 on_remove: _OnRemove | None = None) -> None:
         if policy not in _POLICIES:
             raise ValueError(f"policy must be one of {_POLICIES}, not {policy!r}")
         if high_water < 0 or (max_drops is not None and max_drops < 1):
@@ -143,5 +144,6 @@ class Broadcaster:
         if client is None:
             return False
         if self.on_remove is not None:
-            self.on_remove(client.sink, reason)
+            self.on_remove(client.sink, reason,
+                           {"sent": client.sent, "dropped": client.dropped})
         return True
