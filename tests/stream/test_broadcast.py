@@ -438,7 +438,7 @@ def test_example_broadcasts_to_real_clients_and_cuts_a_slow_one():
         line = lines.until(rf"client 127\.0\.0\.1:{slow_port} (disconnected|gone)", 60)
         assert "disconnected" in line
         proc.send_signal(signal.SIGTERM)
-        for out, done, _ in clients:
+        for _, done, _ in clients:
             assert done.wait(30)
         curl_out = curl.communicate(timeout=30)[0] if curl is not None else None
         assert proc.wait(30) == 0
