@@ -52,7 +52,12 @@ from sourcey.stream import (
     PacketProcessor,
     PacketStream,
     ResponseSink,
+    StreamError,
 )
+
+# After a signal, how long the FINAL frame may take to come through before the server
+# closes without it.
+CLOSE_TIMEOUT = 5.0
 
 
 class Compressor(PacketProcessor):
@@ -85,12 +90,15 @@ class Producer(threading.Thread):
 
     def run(self) -> None:
         deadline = time.monotonic()
-        while not self._stopping.wait(max(0.0, deadline - time.monotonic())):
-            self.stream.write(self.frame(), 0, self.frames)
+        try:
+            while not self._stopping.wait(max(0.0, deadline - time.monotonic())):
+                self.stream.write(self.frame(), 0, self.frames)
+                self.frames += 1
+                deadline += self.period
+            self.stream.write(self.frame(), FINAL, self.frames)
             self.frames += 1
-            deadline += self.period
-        self.stream.write(self.frame(), FINAL, self.frames)
-        self.frames += 1
+        except StreamError as exc:      # the stream closed under us (a forced close)
+            print(f"producer: {exc}", flush=True)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -119,6 +127,8 @@ class BroadcastServer:
         self.server = Server(self.handle, loop=loop)
         self.producer = Producer(self.stream, rate, frame_size)
         self.signals: list[uv.Signal] = []
+        self.timer: uv.Timer | None = None
+        self.closed = False
 
     def handle(self, request: Request, response: Response) -> None:
         response.headers["Cache-Control"] = "no-store"
@@ -161,13 +171,20 @@ class BroadcastServer:
 
     def _on_signal(self, handle: uv.Signal, signum: int) -> None:
         print(f"{signal.Signals(signum).name}: closing", flush=True)
-        if self.producer.is_alive() and self.stream.active:
-            self.producer.stop()        # its FINAL frame closes everything
+        if self.timer is None and self.producer.is_alive() and self.stream.active:
+            self.producer.stop()        # its FINAL frame closes everything, or else:
+            self.timer = uv.Timer(self.loop)
+            self.timer.start(lambda timer: self.close(), CLOSE_TIMEOUT)
         else:
             self.close()
 
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         self.producer.stop()
+        if self.timer is not None:
+            self.timer.close()
         for broadcaster in self.paths.values():
             broadcaster.close()
         self.stream.close()

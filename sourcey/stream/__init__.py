@@ -8,8 +8,8 @@ with a counted overflow policy.
 
 For the output: ``ChunkedPacketizer`` and ``MultipartPacketizer`` frame packets as HTTP
 chunks or ``multipart/x-mixed-replace`` parts; ``Broadcaster`` sends each frame to many
-``ClientSink``s (``ResponseSink``: a streaming ``sourcey.http`` response), each with its
-own backpressure.
+``ClientSink``s (``ResponseSink``: a streaming ``sourcey.http`` response;
+``SocketSink``: a ``sourcey.net`` connection), each with its own backpressure.
 """
 
 from ._stream import (
@@ -28,13 +28,13 @@ from .broadcast import Broadcaster
 from .chunked import ChunkedPacketizer
 from .errors import QueueFullError, StreamClosedError, StreamError, StreamStateError
 from .multipart import MultipartPacketizer
-from .sinks import ClientSink, ResponseSink
+from .sinks import ClientSink, ResponseSink, SocketSink
 from .state import State
 
 __all__ = [
     "FINAL", "NO_MODIFY",
     "AsyncPacketQueue", "Broadcaster", "ChunkedPacketizer", "ClientSink",
     "MultipartPacketizer", "Packet", "PacketAdapter", "PacketProcessor", "PacketQueue",
-    "PacketSource", "PacketStream", "QueueFullError", "ResponseSink", "State", "StreamClosedError",
-    "StreamError", "StreamStateError", "SyncPacketQueue",
+    "PacketSource", "PacketStream", "QueueFullError", "ResponseSink", "SocketSink", "State",
+    "StreamClosedError", "StreamError", "StreamStateError", "SyncPacketQueue",
 ]

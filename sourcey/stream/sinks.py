@@ -1,7 +1,9 @@
 """Client sinks: where a stream's output leaves for one client. ``ClientSink`` is the
 small interface a Broadcaster drives (an HTTP response here; a WebSocket connection
-implements the same four members); ``ResponseSink`` is the one for a streaming
-``sourcey.http`` response.
+implements the same four members). ``ResponseSink`` is the one for a streaming
+``sourcey.http`` response, ``SocketSink`` for a raw ``sourcey.net`` connection (whose
+framing is the stream's or the broadcaster's packetizer: ChunkedPacketizer after a
+hand-written HTTP head, say).
 """
 
 from __future__ import annotations
@@ -82,3 +84,33 @@ class ResponseSink:
         self.write(packet.data)
         if packet.flags & FINAL:
             self.close()
+
+
+class SocketSink:
+    """``SocketSink(sock)``: a ClientSink over a connected ``sourcey.net`` socket
+    (TCPSocket or SSLSocket). ``write`` is ``send``: the kernel takes what it can and
+    the rest is queued; the socket's own watermarks are not consulted (the
+    broadcaster's ``high_water`` is). ``close()`` sends what is queued then FIN;
+    ``close(abort=True)`` resets the connection at once."""
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+
+    @property
+    def queued(self) -> int:
+        return int(self.sock.write_queue_size)
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.sock.closed)
+
+    def write(self, data: bytes) -> int:
+        if not self.sock.closed:
+            self.sock.send(data)
+        return int(self.sock.write_queue_size)
+
+    def close(self, abort: bool = False) -> None:
+        if abort:
+            self.sock.abort()
+        else:
+            self.sock.close()

@@ -5,6 +5,7 @@ in process (leak-checked), and examples/broadcast.py run as a program."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import selectors
@@ -474,3 +475,44 @@ def test_example_broadcasts_to_real_clients_and_cuts_a_slow_one():
         reader = MultipartReader(re.match(rb"--([^\r]+)\r\n", curl_out).group(1))
         seqs = [int(zlib.decompress(body)[:8]) for _, body in reader.feed(curl_out)]
         assert reader.closed and seqs == list(range(seqs[0], made))
+
+
+def test_example_sigint_ends_every_client_then_exits():
+    env = dict(os.environ, PYTHONPATH=LIB)
+    proc = subprocess.Popen([sys.executable, str(EXAMPLE), "--host", "127.0.0.1", "--port",
+                             "0", "--rate", "50", "--frame-size", "1024"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out, done = [], threading.Event()
+    thread = None
+    try:
+        lines = Lines(proc)
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", lines.next()).group(1))
+        thread = threading.Thread(target=read_mjpeg, args=(port, out, done))
+        thread.start()
+        lines.until(r"/mjpeg: client .* joined")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/nowhere")
+        r = conn.getresponse()
+        assert (r.status, r.read()) == (404, b"paths: /mjpeg /stream /stats\n")
+        conn.request("GET", "/stats")
+        r = conn.getresponse()
+        stats = json.loads(r.read())
+        conn.close()
+        assert r.getheader("Content-Type") == "application/json"
+        assert stats["/mjpeg"]["clients"] == 1 and stats["/stream"]["clients"] == 0
+        proc.send_signal(signal.SIGINT)
+        assert done.wait(30)
+        assert proc.wait(30) == 0
+        tail = proc.stdout.read().decode()
+        err = proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if thread is not None:
+            thread.join(10)
+        proc.stdout.close()
+        proc.stderr.close()
+    assert "SIGINT: closing" in tail and err == ""
+    made = int(re.search(r"(\d+) frames;", tail).group(1))
+    assert out and out == list(range(out[0], made))     # to the FINAL frame, in order

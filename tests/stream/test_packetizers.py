@@ -13,14 +13,17 @@ from multipartlib import MultipartReader, boundary_of
 
 from sourcey import uv
 from sourcey.http import Server, parse
+from sourcey.net import TCPServer
 from sourcey.stream import (
     FINAL,
     NO_MODIFY,
+    Broadcaster,
     ChunkedPacketizer,
     MultipartPacketizer,
     Packet,
     PacketStream,
     ResponseSink,
+    SocketSink,
 )
 from sourcey.stream.chunked import LAST_CHUNK, chunk
 
@@ -83,6 +86,47 @@ def test_no_modify_packets_pass_the_packetizer_unframed():
     s.write(b"as is", NO_MODIFY)
     s.close()
     assert out == [b"6\r\nframed\r\n", b"as is"]
+
+
+def test_chunked_packetizer_over_raw_socket_sinks(loop, runner):
+    """HTTP framed by hand on sourcey.net connections: the head written by the
+    application, the body by a Broadcaster with a ChunkedPacketizer."""
+    payloads = [b"alpha", bytearray(b"beta" * 5000), b"", b"omega"]
+    bc = Broadcaster(packetizer=ChunkedPacketizer())
+    sinks = []
+
+    def on_accept(conn):
+        conn.Error += lambda s, exc: None       # the client's close after ours
+        conn.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        sinks.append(SocketSink(conn))
+        bc.add(sinks[-1])
+        if len(sinks) == 2:
+            server.close()
+            for i, data in enumerate(payloads):
+                bc.broadcast(Packet(data, FINAL if i == len(payloads) - 1 else 0))
+
+    server = TCPServer("127.0.0.1", 0, on_accept, loop=loop)
+    port = server.address.port
+    got = []
+
+    def client():
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            data = b""
+            while piece := s.recv(65536):
+                data += piece
+        got.append(data)
+
+    threads = [threading.Thread(target=client) for _ in range(2)]
+    for t in threads:
+        t.start()
+    runner.run(loop, 10)
+    for t in threads:
+        t.join(10)
+    assert len(got) == 2 and all(s.closed for s in sinks) and bc.clients == []
+    for wire in got:
+        (msg,) = parse("response", [wire])
+        assert msg.body == b"".join(bytes(p) for p in payloads)
+        assert wire.endswith(b"5\r\nomega\r\n0\r\n\r\n")
 
 
 # --- multipart --------------------------------------------------------------------------
