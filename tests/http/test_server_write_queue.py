@@ -94,3 +94,29 @@ def test_closed_turns_true_when_the_client_goes_away(loop, runner):
     assert response.closed and not response.finished
     assert response.write_queue_size == 0
     assert "ticks_after" in state
+
+
+def test_write_queue_size_counts_output_held_behind_an_earlier_response(loop, runner):
+    responses = []
+
+    def handler(request, response):
+        responses.append(response)
+        if request.path == "/second":
+            response.write(b"y" * 100_000)  # held: /first has not ended
+            response.write(b"z" * 10)
+            assert response.write_queue_size >= 100_010
+            responses[0].end(b"first done")
+            response.end()
+
+    def client(port):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"GET /first HTTP/1.1\r\nHost: x\r\n\r\n"
+                      b"GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            got = b""
+            while chunk := s.recv(65536):
+                got += chunk
+        return got
+
+    data = serve(loop, runner, handler, client)
+    assert data.count(b"HTTP/1.1 200 OK\r\n") == 2
+    assert b"first done" in data and data.endswith(b"0\r\n\r\n")
