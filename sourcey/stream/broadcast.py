@@ -8,12 +8,14 @@ past ``high_water`` plus one frame.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from ._stream import FINAL, Packet
 from .sinks import ClientSink
 
+_log = logging.getLogger("sourcey.stream")
 _POLICIES = ("drop", "disconnect")
 _OnRemove = Callable[[ClientSink, str, dict[str, int]], object]
 
@@ -44,7 +46,8 @@ class Broadcaster:
 
     ``on_remove(sink, reason, stats)``, when given, is called as a client leaves the
     set: ``reason`` is ``"gone"`` (it closed), ``"disconnected"`` (policy),
-    ``"removed"`` or ``"final"``; ``stats`` is its ``client_stats``.
+    ``"failed"`` (its ``write`` raised), ``"removed"`` or ``"final"``; ``stats`` is
+    its ``client_stats``.
     """
 
     def __init__(self, *, high_water: int = 1 << 20, policy: str = "drop",
@@ -64,6 +67,7 @@ class Broadcaster:
         self._dropped = 0
         self._disconnected = 0
         self._gone = 0
+        self._failed = 0
 
     # -- clients ---------------------------------------------------------------------
 
@@ -89,10 +93,11 @@ class Broadcaster:
     @property
     def stats(self) -> dict[str, int]:
         """``frames`` broadcast, ``clients`` now, frames ``dropped`` for slow clients,
-        clients ``disconnected`` by policy and clients ``gone`` by themselves."""
+        clients ``disconnected`` by policy, clients ``gone`` by themselves and clients
+        whose ``write`` raised (``failed``: logged, and forgotten)."""
         return {"frames": self._frames, "clients": len(self._clients),
                 "dropped": self._dropped, "disconnected": self._disconnected,
-                "gone": self._gone}
+                "gone": self._gone, "failed": self._failed}
 
     def close(self) -> None:
         """Close every client (in order after what is queued) and forget them."""
@@ -134,8 +139,15 @@ class Broadcaster:
                 sink.close(abort=True)
                 continue
             client.run = 0
+            try:
+                sink.write(data)
+            except Exception:
+                # One failing client must not cost the others this frame.
+                _log.exception("Broadcaster: writing to %r failed; dropping it", sink)
+                self._failed += 1
+                self._drop_client(key, "failed")
+                continue
             client.sent += 1
-            sink.write(data)
         if final:
             self.close()
 

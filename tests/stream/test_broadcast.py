@@ -72,7 +72,8 @@ def test_every_client_gets_every_frame_in_order():
     for f in frames(5):
         bc.broadcast(f)
     assert all(s.data == frames(5) for s in sinks)
-    assert bc.stats == {"frames": 5, "clients": 3, "dropped": 0, "disconnected": 0, "gone": 0}
+    assert bc.stats == {"frames": 5, "clients": 3, "dropped": 0, "disconnected": 0, "gone": 0,
+                        "failed": 0}
     assert bc.client_stats(sinks[1]) == {"sent": 5, "dropped": 0}
 
 
@@ -157,6 +158,23 @@ def test_final_goes_to_every_client_even_a_slow_one_then_closes_them_in_order():
     assert slow.data == [mp.frame(Packet(b"last", FINAL))]
     assert fast.closed and slow.closed and not (fast.aborted or slow.aborted)
     assert bc.clients == []
+
+
+def test_a_client_whose_write_raises_is_dropped_and_the_others_still_get_the_frame(caplog):
+    class Broken(FakeSink):
+        def write(self, data):
+            raise OSError("broken client")
+
+    removed = []
+    bc = Broadcaster(on_remove=lambda s, why, st: removed.append(why))
+    first, broken, last = FakeSink(), Broken(), FakeSink()
+    for s in (first, broken, last):
+        bc.add(s)
+    bc.broadcast(b"x")
+    bc.broadcast(b"y")
+    assert first.data == last.data == [b"x", b"y"]
+    assert removed == ["failed"] and bc.stats["failed"] == 1 and len(bc.clients) == 2
+    assert "broken client" in caplog.text
 
 
 def test_bad_arguments():
