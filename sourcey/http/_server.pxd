@@ -121,6 +121,7 @@ cdef class _Session:
     cdef int _expire(self) except -1
     cdef int _update_reading(self) except -1
     cdef bint _congested(self)
+    cdef size_t _queued(self)
     cdef int _put(self, const char* data, size_t length, object keep) except -1
     cdef int _flush(self) except -1
     cdef int _write_obj(self, object data) except -1

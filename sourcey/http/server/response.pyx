@@ -192,6 +192,36 @@ cdef class Response:
     def finished(self):
         return self._done
 
+    @property
+    def closed(self):
+        """True once the connection is gone (closed by either side, or handed over by
+        ``upgrade``): nothing written reaches the client any more."""
+        return self._session.gone
+
+    @property
+    def write_queue_size(self):
+        """Bytes written on this connection and not yet taken by the kernel: the
+        server's output buffer and the transport's write queue, plus this response's
+        own output while it waits behind earlier responses (pipelining); 0 once
+        closed. A client that does not read makes it grow: a streaming producer reads
+        it to drop or disconnect that client rather than buffer without bound."""
+        cdef _Session session = self._session
+        cdef size_t held = 0
+        if session.gone:
+            return 0
+        if self._out is not None:
+            for piece in self._out:
+                held += <size_t>PyBytes_GET_SIZE(piece)
+        return session.out.len + session._queued() + held
+
+    def abort(self):
+        """Cut the connection: what was written before still goes out, then the
+        connection closes and the client sees the body end short. Does nothing once
+        the response has finished or the connection is gone."""
+        if self._done or self._session.gone:
+            return
+        self._abort()
+
     def write(self, data):
         """Send ``data`` (bytes-like) as part of the body."""
         if self._done:

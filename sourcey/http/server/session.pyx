@@ -458,14 +458,15 @@ cdef class _Session:
         return 0
 
     cdef bint _congested(self):
-        cdef size_t queued
+        return self.out.len + self._queued() > _HIGH_WATER
+
+    cdef size_t _queued(self):
+        """Bytes in the transport's write queue (the kernel has not taken them)."""
         if self.tcp is not None:
-            queued = self.tcp._queued()
-        elif self.sock is not None:
-            queued = (<TCPSocket>self.sock)._tcp._queued()
-        else:
-            return False
-        return self.out.len + queued > _HIGH_WATER
+            return self.tcp._queued()
+        if self.sock is not None:
+            return (<TCPSocket>self.sock)._tcp._queued()
+        return 0
 
     cdef int _rearm(self) except -1:
         """Set the deadline when the phase changes (not on every read: a slowloris's
