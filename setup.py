@@ -125,16 +125,22 @@ def extensions():
         "sourcey.net._net": "sourcey/net/_net.pyx",
         "sourcey.http._parser": "sourcey/http/_parser.pyx",
         "sourcey.http._server": "sourcey/http/_server.pyx",
+        "sourcey.http.websocket._frame": "sourcey/http/websocket/_frame.pyx",
     }
     # Our own C compiled into a module beside its .pyx (csrc/).
     c_sources = {
         "sourcey.http._parser": ["csrc/http1_parser.c"],
+        "sourcey.http.websocket._frame": ["csrc/ws_frame.c", "csrc/utf8_check.c",
+                                          "csrc/ws_deflate.c"],
     }
+    # System libraries a module links besides libuv's.
+    libraries = {"sourcey.http.websocket._frame": ["z"]}
     exts = [
         Extension(
             name,
             [source, *c_sources.get(name, [])],
             include_dirs=[os.path.join(ROOT, "csrc")],
+            libraries=list(libraries.get(name, [])),
             define_macros=macros,
             extra_compile_args=cflags,
             depends=shared + glob.glob(os.path.join(os.path.dirname(source), "**", "*.pyx"),

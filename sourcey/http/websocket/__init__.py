@@ -1,0 +1,1 @@
+"""sourcey.http.websocket."""
