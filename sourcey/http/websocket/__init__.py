@@ -1,1 +1,25 @@
-"""sourcey.http.websocket."""
+"""sourcey.http.websocket: WebSocket (RFC 6455) for both sides, with permessage-deflate
+(RFC 7692).
+
+- ``connect(url, ...)``: a client over ws:// or wss://.
+- ``accept(request, response, ...)``: accept an upgrade request on sourcey.http's
+  Server; ``WebSocketServer(on_connect, host, port, ...)``: a WebSocket-only server.
+- ``WebSocket``: the connection, the same type on both sides: ``send``, ``ping``,
+  ``close``, and the signals Connect, Message, Ping, Pong, Error, Close, Drain.
+
+Framing, masking, UTF-8 validation and compression run in C (csrc/ws_frame.c,
+csrc/utf8_check.c, csrc/ws_deflate.c) behind the sans-IO ``Codec``; the handshake is
+sans-IO too (``handshake``).
+"""
+
+from ._frame import Codec
+from .client import connect
+from .connection import ConnectionClosed, WebSocket, WebSocketError
+from .handshake import Deflate, HandshakeError, accept_key, check_origin
+from .server import HandshakeRequest, WebSocketServer, accept, reject
+
+__all__ = [
+    "Codec", "ConnectionClosed", "Deflate", "HandshakeError", "HandshakeRequest",
+    "WebSocket", "WebSocketError", "WebSocketServer", "accept", "accept_key",
+    "check_origin", "connect", "reject",
+]
