@@ -89,6 +89,7 @@ class WebSocket(SocketAdapter):
         self._close_received = False
         self._failed = False
         self._closed_emitted = False
+        self._pending: list[bytes] | None = None
         if _start:
             self._open(protocol, deflate, remainder)
             socket.add_receiver(self)
@@ -111,13 +112,13 @@ class WebSocket(SocketAdapter):
             self.socket.Drain.attach(self._drained)
         if remainder:
             # Frames that came with the handshake: delivered from the loop, once the
-            # application has attached its slots.
+            # application has attached its slots; later reads queue up behind them.
+            self._pending = [remainder]
             timer = uv.Timer(self.loop)
 
             def fire(t: Any) -> None:
                 t.close()
-                if self._state in (OPEN, CLOSING):
-                    self._feed(remainder)
+                self._flush_pending()
 
             timer.start(fire, 0.0)
         if hasattr(self.socket, "resume_reading"):
@@ -139,8 +140,16 @@ class WebSocket(SocketAdapter):
     # -- receiving ---------------------------------------------------------------------
 
     def on_socket_recv(self, socket: Any, data: Any, peer: Any) -> bool:
-        self._feed(data)
+        if self._pending is not None:
+            self._pending.append(bytes(data))
+        else:
+            self._feed(data)
         return True
+
+    def _flush_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        for data in pending or ():
+            self._feed(data)
 
     def _feed(self, data: Any) -> None:
         codec = self._codec
@@ -296,6 +305,7 @@ class WebSocket(SocketAdapter):
             self.Error.emit(self, exc)
 
     def _socket_closed(self, socket: Any) -> None:
+        self._flush_pending()           # what arrived before the end is still delivered
         self._stop_timer()
         self._state = CLOSED
         if hasattr(socket, "Drain"):
