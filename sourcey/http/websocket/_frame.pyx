@@ -294,6 +294,13 @@ cdef class Codec:
         if z.size >= 4 and z.data[z.size - 4] == 0 and z.data[z.size - 3] == 0 and \
                 z.data[z.size - 2] == 0xff and z.data[z.size - 1] == 0xff:
             z.size -= 4
+        if z.size == 0:
+            # An empty message right after a flush: zlib has nothing to emit, but the
+            # payload must still inflate once the receiver appends the tail: one empty
+            # stored block header (RFC 7692 §7.2.3.6).
+            z.reserve(1)
+            z.data[0] = 0
+            z.size = 1
         if self._deflate_reset:
             ws_z_reset(&self._deflate)
         frame = self._frame(opcode, z.data, z.size, WS_RSV1)

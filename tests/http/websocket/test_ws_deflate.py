@@ -44,6 +44,17 @@ def test_final_block_then_next_message():
     assert deflating(True).feed(data) == [(TEXT, "Hello"), (TEXT, "Hello")]
 
 
+def test_empty_message_is_a_valid_deflate_payload():
+    # After a first message zlib has nothing to flush for an empty one: the payload must
+    # still be a block that another inflater accepts once the tail is appended.
+    s = deflating(False)
+    z = zlib.decompressobj(wbits=-15)
+    frames = [s.send(m) for m in (b"", b"abc", b"", "", b"de")]
+    assert all(len(f) > 2 for f in frames)
+    out = [z.decompress(f[2:] + b"\x00\x00\xff\xff") for f in frames]
+    assert out == [b"", b"abc", b"", b"", b"de"]
+
+
 def test_no_context_takeover_resets_the_compressor():
     s = deflating(False, compress_no_context_takeover=True)
     first, second = s.send("Hello"), s.send("Hello")
