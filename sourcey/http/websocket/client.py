@@ -22,7 +22,14 @@ from sourcey.net import SocketAdapter, SSLSocket, TCPSocket
 
 from ._frame import DEFAULT_MAX_MESSAGE
 from .connection import WebSocket
-from .handshake import Deflate, HandshakeError, check_response, client_request, new_key
+from .handshake import (
+    DEFAULT_DEFLATE,
+    Deflate,
+    HandshakeError,
+    check_response,
+    client_request,
+    new_key,
+)
 
 
 class _ClientHandshake(SocketAdapter):
@@ -101,7 +108,7 @@ class _ClientHandshake(SocketAdapter):
 
 
 def connect(url: str, *, protocols: Sequence[str] | None = None,
-            compression: Deflate | None = Deflate(),
+            compression: Deflate | None = DEFAULT_DEFLATE,
             headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
             origin: str | None = None, ssl_context: ssl.SSLContext | None = None,
             loop: uv.Loop | None = None, timeout: float | None = 10.0,

@@ -274,7 +274,8 @@ class WebSocket(SocketAdapter):
 
     @property
     def watermarks(self) -> tuple[int, int]:
-        return tuple(self.socket.watermarks)  # type: ignore[return-value]
+        high, low = self.socket.watermarks
+        return int(high), int(low)
 
     def pause_reading(self) -> None:
         """Stop reading from the peer (receive-side backpressure)."""

@@ -96,7 +96,9 @@ def parse_extensions(values: Iterable[str]) -> list[tuple[str, list[tuple[str, s
 
 
 def _split_outside_quotes(s: str, sep: str) -> list[str]:
-    parts, cur, quoted, escaped = [], [], False, False
+    parts: list[str] = []
+    cur: list[str] = []
+    quoted = escaped = False
     for c in s:
         if escaped:
             escaped = False
@@ -229,6 +231,10 @@ class Deflate:
         }
 
 
+# The default offer/acceptance: permessage-deflate with no limits (frozen: shareable).
+DEFAULT_DEFLATE = Deflate()
+
+
 class _Params:
     """permessage-deflate parameters as sent; client_max_window_bits is 0 for a bare
     one in an offer ("any window limit is fine")."""
@@ -297,7 +303,7 @@ def check_request(method: str, version: str, headers: Any) -> str:
     return key
 
 
-def check_origin(headers: Any, allowed: Iterable[str]) -> bool:
+def check_origin(headers: Any, allowed: Iterable[str | None]) -> bool:
     """True if the request's Origin is one of ``allowed`` (compared case-insensitively,
     as serialised origins like ``https://example.com``). A request without Origin (not
     from a browser) passes only if ``None`` is in ``allowed``."""

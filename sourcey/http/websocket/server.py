@@ -28,7 +28,7 @@ from sourcey.signals import Signal
 
 from ._frame import DEFAULT_MAX_MESSAGE
 from .connection import OPEN, WebSocket
-from .handshake import Deflate, HandshakeError, check_origin, server_handshake
+from .handshake import DEFAULT_DEFLATE, Deflate, HandshakeError, check_origin, server_handshake
 
 _REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             426: "Upgrade Required", 431: "Request Header Fields Too Large",
@@ -54,7 +54,7 @@ def reject(response: Any, status: int, message: str = "") -> None:
 
 
 def accept(request: Any, response: Any, *, protocol: str | Sequence[str] | None = None,
-           compression: Deflate | None = Deflate(), max_message: int = DEFAULT_MAX_MESSAGE,
+           compression: Deflate | None = DEFAULT_DEFLATE, max_message: int = DEFAULT_MAX_MESSAGE,
            max_frame: int | None = None, close_timeout: float = 5.0) -> WebSocket | None:
     """Accept a WebSocket on a sourcey.http request: check the handshake, answer 101
     and take over the connection (``response.upgrade``). Returns the open WebSocket,
@@ -195,7 +195,7 @@ class WebSocketServer:
     def __init__(self, on_connect: Callable[[WebSocket], object] | None = None,
                  host: str = "127.0.0.1", port: int = 0, *, loop: uv.Loop | None = None,
                  protocols: Sequence[str] | None = None,
-                 compression: Deflate | None = Deflate(),
+                 compression: Deflate | None = DEFAULT_DEFLATE,
                  origins: Iterable[str | None] | None = None,
                  check: Callable[[HandshakeRequest], int | None] | None = None,
                  ssl_context: ssl.SSLContext | None = None,

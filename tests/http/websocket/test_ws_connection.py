@@ -15,8 +15,14 @@ import pytest
 from sourcey import uv
 from sourcey.http import parse
 from sourcey.http.websocket import (
-    ConnectionClosed, Deflate, HandshakeError, WebSocketError, WebSocketServer, accept_key,
-    connect)
+    ConnectionClosed,
+    Deflate,
+    HandshakeError,
+    WebSocketError,
+    WebSocketServer,
+    accept_key,
+    connect,
+)
 from sourcey.http.websocket._frame import CLOSE, TEXT, Codec
 
 

@@ -7,7 +7,17 @@ import struct
 import pytest
 
 from sourcey.http.websocket._frame import (
-    BINARY, CLOSE, ERROR, PING, PONG, TEXT, Codec, close_code_valid, is_utf8, mask)
+    BINARY,
+    CLOSE,
+    ERROR,
+    PING,
+    PONG,
+    TEXT,
+    Codec,
+    close_code_valid,
+    is_utf8,
+    mask,
+)
 
 KEY = bytes.fromhex("37fa213d")
 
