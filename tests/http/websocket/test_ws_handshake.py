@@ -5,8 +5,17 @@ from __future__ import annotations
 import pytest
 
 from sourcey.http.websocket.handshake import (
-    Deflate, HandshakeError, accept_key, check_origin, check_request, check_response,
-    client_request, new_key, parse_extensions, server_handshake)
+    Deflate,
+    HandshakeError,
+    accept_key,
+    check_origin,
+    check_request,
+    check_response,
+    client_request,
+    new_key,
+    parse_extensions,
+    server_handshake,
+)
 
 RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ=="      # RFC 6455 §1.3
 
