@@ -85,9 +85,9 @@ def test_parse_extensions():
             parse_extensions([bad])
 
 
-def negotiate(offer, ours=Deflate()):
+def negotiate(offer, ours=None):
     (name, params), = parse_extensions([offer])
-    return ours.negotiate(params)
+    return (ours or Deflate()).negotiate(params)
 
 
 def test_negotiation_plain_offer():
