@@ -130,6 +130,7 @@ def extensions():
     # Our own C compiled into a module beside its .pyx (csrc/).
     c_sources = {
         "sourcey.http._parser": ["csrc/http1_parser.c"],
+        "sourcey.http._server": ["csrc/http1_parser.c"],   # drives the parser itself
         "sourcey.http.websocket._frame": ["csrc/ws_frame.c", "csrc/utf8_check.c",
                                           "csrc/ws_deflate.c"],
     }

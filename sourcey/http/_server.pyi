@@ -1,3 +1,4 @@
+import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -24,29 +25,39 @@ class Headers:
 class Request:
     method: str
     target: str
-    path: str
-    query: str
     version: str
     headers: Headers
-    body: bytes
     peer: tuple[Any, ...] | None
     keep_alive: bool
-    def __init__(
+    upgrade: bool
+    complete: bool
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def query(self) -> str: ...
+    @property
+    def body(self) -> bytes | None: ...
+    def stream(
         self,
-        method: str,
-        target: str,
-        version: str,
-        headers: Headers,
-        body: bytes = b"",
-        peer: tuple[Any, ...] | None = None,
-        keep_alive: bool = True,
+        on_data: Callable[[Request, bytes], object],
+        on_end: Callable[[Request], object] | None = None,
     ) -> None: ...
+    def read(self, callback: Callable[[Request, bytes], object]) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def __getattr__(self, name: str) -> Any: ...
 
 class Response:
     status: int
     reason: str | None
-    headers: Headers
-    def __init__(self, conn: Any, request: Request | None) -> None: ...
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    @property
+    def headers(self) -> Headers: ...
+    @headers.setter
+    def headers(
+        self, value: Headers | Iterable[tuple[object, object]] | Mapping[object, object]
+    ) -> None: ...
     @property
     def request(self) -> Request | None: ...
     @property
@@ -55,6 +66,10 @@ class Response:
     def finished(self) -> bool: ...
     def write(self, data: Buffer) -> None: ...
     def end(self, body: Buffer = b"") -> None: ...
+    def upgrade(
+        self, headers: Headers | Iterable[tuple[object, object]] | Mapping[object, object] = ()
+    ) -> tuple[Any, bytes]: ...
+    def __getattr__(self, name: str) -> Any: ...
 
 class Server:
     handler: Callable[[Request, Response], object]
@@ -62,6 +77,11 @@ class Server:
     max_body: int | None
     header_timeout: float | None
     idle_timeout: float | None
+    body_timeout: float | None
+    max_connections: int | None
+    stream_bodies: bool
+    ssl_context: ssl.SSLContext | None
+    handshake_timeout: float | None
     def __init__(
         self,
         handler: Callable[[Request, Response], object],
@@ -70,6 +90,11 @@ class Server:
         max_body: int | None = 1048576,
         header_timeout: float | None = 10.0,
         idle_timeout: float | None = 60.0,
+        body_timeout: float | None = 60.0,
+        max_connections: int | None = None,
+        stream_bodies: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        handshake_timeout: float | None = 10.0,
         max_start_line: int = 8190,
         max_header_line: int = 8190,
         max_headers: int = 100,

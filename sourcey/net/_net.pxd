@@ -37,6 +37,7 @@ cdef class TCPSocket(Socket):
     cdef bint _reading
 
     cdef int _attach(self, _TCPStream tcp) except -1
+    cdef int _adopt(self, _TCPStream tcp, object peer) except -1
     cdef void _on_read(self, const char* data, ssize_t nread) noexcept
     cdef int _start_reading(self) except -1
     cdef int _stop_timer(self) except -1

@@ -49,6 +49,18 @@ cdef class TCPSocket(Socket):
         tcp._queued_cb = self._drain_cb
         return 0
 
+    cdef int _adopt(self, _TCPStream tcp, object peer) except -1:
+        """Take over a connected, reading stream from a layer that served it (an HTTP
+        connection upgraded to another protocol): it becomes this socket's transport,
+        and the unused handle this socket was made with is closed."""
+        unused = self._tcp
+        self._attach(tcp)
+        unused.close()
+        self._peer = Address(*peer[:2]) if peer is not None else None
+        self._state = OPEN
+        self._reading = True
+        return 0
+
     # -- connecting --------------------------------------------------------------------
 
     def connect(self, host, port=None, *, timeout=None):

@@ -25,6 +25,7 @@ cdef class Loop:
     cdef object __weakref__
 
     cdef int _check_thread(self) except -1
+    cdef double _now(self) noexcept           # uv_now: the loop's cached time in ms
     cdef void _handle_exception(self, BaseException exc) noexcept
     cdef int _ensure_udp_buf(self) except -1
     cdef int _install_wakeup(self) except -1

@@ -378,6 +378,9 @@ cdef class Loop:
         """The loop's cached time in milliseconds (an int, as pyuv and libuv give it)."""
         return uv.uv_now(self.uvloop)
 
+    cdef double _now(self) noexcept:
+        return <double>uv.uv_now(self.uvloop)
+
     def time(self):
         """The loop's cached time in seconds, as a float."""
         return uv.uv_now(self.uvloop) / 1000.0

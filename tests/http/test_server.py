@@ -30,11 +30,12 @@ def runner(checked_runner):
     return checked_runner
 
 
-def serve(loop, runner, handler, client, timeout=10.0, server_box=None):
-    """Serve ``handler`` on a loopback port, run ``client(port)`` in a thread; returns
-    its result (or raises its exception) once the server has closed (and, unless
-    ``server_box`` is given to receive the server, its connections too)."""
-    server = Server(handler, loop=loop)
+def serve(loop, runner, handler, client, timeout=10.0, server_box=None, **options):
+    """Serve ``handler`` on a loopback port (``Server`` ``options``), run
+    ``client(port)`` in a thread; returns its result (or raises its exception) once the
+    server has closed (and, unless ``server_box`` is given to receive the server, its
+    connections too)."""
+    server = Server(handler, loop=loop, **options)
     _, port = server.listen("127.0.0.1", 0)
     box = {}
     if server_box is not None:

@@ -11,5 +11,6 @@ cdef class Stream(Handle):
     cdef int _write(self, object data, object callback, Handle send_handle,
                     bint tried=*) except -1
     cdef size_t _queued(self) noexcept
+    cdef Py_ssize_t _try_write_ptr(self, const char* data, size_t length) noexcept
     cdef object _write_now(self, bytes data)
     cdef int _accept(self, Handle client) except -1

@@ -320,6 +320,24 @@ cdef class Stream(Handle):
             PyMem_RawFree(heap_bufs)
         return 0
 
+    cdef Py_ssize_t _try_write_ptr(self, const char* data, size_t length) noexcept:
+        """For C producers (the HTTP server's response buffer): write what the kernel
+        takes now, without a Python object. Returns the bytes written, 0 when the write
+        would block or others are queued (the caller queues the rest with _write), or a
+        negative libuv error."""
+        cdef uv.uv_buf_t buf
+        cdef int n
+        if self._handle == NULL or length == 0:
+            return 0
+        if (<uv.uv_stream_t*>self._handle).write_queue_size != 0:
+            return 0
+        buf.base = <char*>data
+        buf.len = length
+        n = uv.uv_try_write(<uv.uv_stream_t*>self._handle, &buf, 1)
+        if n == uv.UV_EAGAIN:
+            return 0
+        return n
+
     cdef size_t _queued(self) noexcept:
         if self._handle == NULL:
             return 0
