@@ -2,8 +2,9 @@
 (RFC 7692).
 
 - ``connect(url, ...)``: a client over ws:// or wss://.
-- ``accept(request, response, ...)``: accept an upgrade request on sourcey.http's
-  Server; ``WebSocketServer(on_connect, host, port, ...)``: a WebSocket-only server.
+- ``handler(on_connect, fallback)``: a sourcey.http handler routing upgrade requests
+  to WebSocket; ``accept(request, response, ...)``: accept one in your own handler;
+  ``WebSocketServer(on_connect, host, port, ...)``: a WebSocket-only server.
 - ``WebSocket``: the connection, the same type on both sides: ``send``, ``ping``,
   ``close``, and the signals Connect, Message, Ping, Pong, Error, Close, Drain.
 
@@ -16,10 +17,10 @@ from ._frame import Codec
 from .client import connect
 from .connection import ConnectionClosed, WebSocket, WebSocketError
 from .handshake import Deflate, HandshakeError, accept_key, check_origin
-from .server import HandshakeRequest, WebSocketServer, accept, reject
+from .server import HandshakeRequest, WebSocketServer, accept, handler, reject
 
 __all__ = [
     "Codec", "ConnectionClosed", "Deflate", "HandshakeError", "HandshakeRequest",
     "WebSocket", "WebSocketError", "WebSocketServer", "accept", "accept_key",
-    "check_origin", "connect", "reject",
+    "check_origin", "connect", "handler", "reject",
 ]

@@ -1,6 +1,7 @@
 """The server side: accept a WebSocket on an HTTP request, or run a WebSocket server.
 
-With sourcey.http's Server, a handler accepts an upgrade request:
+With sourcey.http's Server, ``handler(on_connect, fallback)`` routes upgrade requests
+to WebSocket, or a handler accepts one itself:
 
     def handler(request, response):
         if request.upgrade:
@@ -28,7 +29,14 @@ from sourcey.signals import Signal
 
 from ._frame import DEFAULT_MAX_MESSAGE
 from .connection import OPEN, WebSocket
-from .handshake import DEFAULT_DEFLATE, Deflate, HandshakeError, check_origin, server_handshake
+from .handshake import (
+    DEFAULT_DEFLATE,
+    Deflate,
+    HandshakeError,
+    check_origin,
+    header_tokens,
+    server_handshake,
+)
 
 _REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             426: "Upgrade Required", 431: "Request Header Fields Too Large",
@@ -74,6 +82,43 @@ def accept(request: Any, response: Any, *, protocol: str | Sequence[str] | None 
     return WebSocket(sock, client=False, protocol=hs.protocol, deflate=hs.deflate,
                      max_message=max_message, max_frame=max_frame,
                      close_timeout=close_timeout, remainder=remainder, request=request)
+
+
+def handler(on_connect: Callable[[WebSocket], object],
+            fallback: Callable[[Any, Any], object] | None = None, *,
+            protocol: str | Sequence[str] | None = None,
+            compression: Deflate | None = DEFAULT_DEFLATE,
+            origins: Iterable[str | None] | None = None,
+            max_message: int = DEFAULT_MAX_MESSAGE, max_frame: int | None = None,
+            close_timeout: float = 5.0) -> Callable[[Any, Any], None]:
+    """A sourcey.http handler that routes ``Upgrade: websocket`` requests to
+    ``on_connect(ws)`` and the others to ``fallback(request, response)`` (426 Upgrade
+    Required without one). ``origins``: the allowed Origin values (see check_origin);
+    others get 403.
+
+        server = Server(websocket.handler(on_connect, app))
+    """
+    allowed = list(origins) if origins is not None else None
+
+    def handle(request: Any, response: Any) -> None:
+        wants = request.upgrade and any(
+            t.lower() == "websocket" for t in header_tokens(request.headers, "Upgrade"))
+        if not wants:
+            if fallback is not None:
+                fallback(request, response)
+            else:
+                reject(response, 426, "this resource speaks WebSocket")
+            return
+        if allowed is not None and not check_origin(request.headers, allowed):
+            reject(response, 403, "origin not allowed")
+            return
+        ws = accept(request, response, protocol=protocol, compression=compression,
+                    max_message=max_message, max_frame=max_frame,
+                    close_timeout=close_timeout)
+        if ws is not None:
+            on_connect(ws)
+
+    return handle
 
 
 class HandshakeRequest:
