@@ -305,3 +305,28 @@ def test_bad_settings():
         Codec(max_message=0)
     with pytest.raises(ValueError):
         Codec(compression=True, compress_window_bits=16)
+
+
+# --- bad input never crashes ------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(20))
+def test_mutated_streams(seed):
+    """Valid streams with bytes flipped, fed in random pieces: every outcome is events,
+    ending at most in one ERROR with a 1002/1007/1009 close code."""
+    import random
+    rng = random.Random(seed)
+    c = client(compression=bool(seed % 2))
+    stream = bytearray(c.send("héllo" * rng.randint(1, 50)) + c.ping(b"x")
+                       + c.send(os.urandom(rng.randint(0, 3000))) + c.close(1000, "ok"))
+    for _ in range(rng.randint(1, 8)):
+        stream[rng.randrange(len(stream))] = rng.randrange(256)
+    s = server(compression=bool(seed % 2), max_message=1 << 16)
+    events, at = [], 0
+    while at < len(stream):
+        n = rng.randint(1, 64)
+        events += s.feed(bytes(stream[at:at + n]))
+        at += n
+    errors = [e for e in events if e[0] == ERROR]
+    assert all(e[1][0] in (1002, 1007, 1009) for e in errors)
+    if errors:
+        assert events.index(errors[0]) >= len(events) - len(errors)
