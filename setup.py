@@ -125,12 +125,15 @@ def extensions():
         "sourcey.net._net": "sourcey/net/_net.pyx",
         "sourcey.http._parser": "sourcey/http/_parser.pyx",
         "sourcey.http._server": "sourcey/http/_server.pyx",
+        "sourcey.stream._stream": "sourcey/stream/_stream.pyx",
+        "sourcey.http._client": "sourcey/http/_client.pyx",
         "sourcey.http.websocket._frame": "sourcey/http/websocket/_frame.pyx",
     }
     # Our own C compiled into a module beside its .pyx (csrc/).
     c_sources = {
         "sourcey.http._parser": ["csrc/http1_parser.c"],
         "sourcey.http._server": ["csrc/http1_parser.c"],   # drives the parser itself
+        "sourcey.stream._stream": ["csrc/packet_queue.c"],
         "sourcey.http.websocket._frame": ["csrc/ws_frame.c", "csrc/utf8_check.c",
                                           "csrc/ws_deflate.c"],
     }

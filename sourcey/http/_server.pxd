@@ -59,6 +59,7 @@ cdef class Response:
     cdef long long _declared        # the handler's Content-Length; -1: none
     cdef long long _sent            # body bytes sent against it
     cdef list _out                  # output produced while earlier responses are pending
+    cdef object _resume             # called when it becomes the response that writes
     cdef dict __dict__
 
     cdef int _start(self, Py_ssize_t length) except -1
@@ -84,6 +85,8 @@ cdef class _Session:
     cdef object body                # its buffered body: a bytes filled in place, or
     cdef bytearray body_parts       # ... the pieces so far (chunked, or large)
     cdef object backlog             # input not parsed yet: the output is congested
+    cdef object waiter              # called when the output may take more (send_file)
+    cdef set files                  # file bodies being sent (closed with the session)
     cdef Py_ssize_t body_len
     cdef bint body_prealloc
     cdef object remainder           # bytes after an upgrade request's head
@@ -125,6 +128,7 @@ cdef class _Session:
     cdef int _linger(self) except -1
     cdef int _shut(self) except -1
     cdef int _close(self) except -1
+    cdef int _wake(self) except -1
     cdef int _gone(self) except -1
     cdef object _detach(self)
 

@@ -8,7 +8,8 @@
 # TLS connections run the same session over an SSLSocket.
 #
 # The parts: headers.pyx (Headers), request.pyx, response.pyx (the head builder),
-# session.pyx (one connection), server.pyx (listening, deadlines).
+# sendfile.pyx (file bodies), session.pyx (one connection), server.pyx (listening,
+# deadlines).
 
 import logging
 import ssl
@@ -54,5 +55,6 @@ _log = logging.getLogger("sourcey.http.server")
 include "headers.pyx"
 include "request.pyx"
 include "response.pyx"
+include "sendfile.pyx"
 include "session.pyx"
 include "server.pyx"

@@ -205,6 +205,14 @@ cdef class Response:
             body = bytes(body)
         self._end(PyBytes_AS_STRING(body), <size_t>PyBytes_GET_SIZE(body), body)
 
+    def send_file(self, path, *, offset=0, length=None, content_type=None):
+        """Send the file at ``path`` as the whole body: from ``offset``, ``length``
+        bytes or to its end, with a Content-Length, and a Content-Type guessed from the
+        name (or ``content_type``) unless one is set. The file is read on libuv's thread
+        pool a chunk at a time, as the connection drains; one that cannot be opened
+        raises here (OSError). The response ends by itself after the last byte."""
+        _send_file(self, path, offset, length, content_type)
+
     def upgrade(self, headers=()):
         """Switch protocols (RFC 9110 §7.8): send ``101 Switching Protocols`` with
         ``headers`` (a mapping or ``(name, value)`` pairs, Upgrade and Connection
@@ -301,8 +309,8 @@ cdef class Response:
         elif has_te:
             if not self._chunked:
                 self._keep = False          # the close delimits the body
-        elif length < 0 and not ten and not self._nobody:
-            self._chunked = True
+        elif length < 0 and not ten:
+            self._chunked = True            # (HEAD: the fields GET would have, no body)
         elif length < 0:
             self._keep = False              # HTTP/1.0 (or HEAD): the close delimits it
         if session.pending and session.pending[0] is self:

@@ -149,12 +149,27 @@ cdef class _Session:
 
     def _written(self, handle, error):
         """A queued write completed: the output may have drained below the mark."""
-        if self.paused and not self.gone and not self._congested():
+        if self.gone or self._congested():
+            return
+        if self.waiter is not None:
+            self._wake()
+        if self.paused:
             self._resume_input()
 
     def _tls_drain(self, sock):
-        if self.paused and not self.gone:
+        if self.gone:
+            return
+        if self.waiter is not None:
+            self._wake()
+        if self.paused:
             self._resume_input()
+
+    cdef int _wake(self) except -1:
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            waiter()
+        return 0
 
     def _tls_recv(self, sock, data, peer):
         """Recv of the SSLSocket: the plaintext."""
@@ -568,10 +583,16 @@ cdef class _Session:
                     for piece in out:
                         self._put(PyBytes_AS_STRING(piece), <size_t>PyBytes_GET_SIZE(piece),
                                   piece)
+                if nxt._resume is not None:
+                    resume = nxt._resume
+                    nxt._resume = None
+                    resume()
         if not self.pending and (self.eof or self.server._closing):
             return self._shut()
         if not self.pending and self.cur is not None and not self.continued:
             self._continue(self.cur)
+        if self.waiter is not None:
+            self._wake()
         if self.paused:
             self._update_reading()
         if not self.pending and not self.corked:
@@ -655,6 +676,10 @@ cdef class _Session:
             self.server._session_gone(self)
         self.gone = True
         self.deadline = 0.0
+        self.waiter = None
+        if self.files:
+            for body in list(self.files):   # file bodies close their files
+                body._close()
         return 0
 
     cdef object _detach(self):

@@ -334,3 +334,135 @@ def test_https_with_http_client(loop, runner):
     runner.until(loop, lambda: server.connections == 0, timeout=5)
     runner.run(loop, timeout=5)
     assert out["got"] == [(200, b"secure POST one"), (200, b"secure POST two")]
+
+
+# --- send_file ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def big_file(tmp_path):
+    path = tmp_path / "big.txt"
+    data = bytes(range(256)) * (5 * 4096 + 7)       # ~5 MiB, not a multiple of a chunk
+    path.write_bytes(data)
+    return path, data
+
+
+def _open_fds():
+    import os
+    fds = {}
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            fds[fd] = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            pass
+    return sorted(fds.values())
+
+
+def test_send_file_whole_and_ranges(loop, runner, big_file):
+    path, data = big_file
+
+    def handler(request, response):
+        if request.path == "/part":
+            response.send_file(path, offset=1000, length=70000,
+                               content_type="application/x-test")
+        else:
+            response.send_file(path)
+
+    def client(port):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            out = []
+            for method, target in (("GET", "/"), ("HEAD", "/"), ("GET", "/part")):
+                conn.request(method, target)
+                r = conn.getresponse()
+                out.append((r.status, r.getheader("Content-Type"),
+                            r.getheader("Content-Length"), r.read()))
+            return out
+        finally:
+            conn.close()
+
+    whole, head, part = serve(loop, runner, handler, client)
+    assert whole == (200, "text/plain", str(len(data)), data)
+    assert head == (200, "text/plain", str(len(data)), b"")
+    assert part == (200, "application/x-test", "70000", data[1000:71000])
+
+
+def test_send_file_pipelined_in_order(loop, runner, tmp_path):
+    files = []
+    for i in range(3):
+        p = tmp_path / f"f{i}.bin"
+        p.write_bytes(bytes([65 + i]) * (300_000 + i))
+        files.append(p)
+
+    def handler(request, response):
+        response.send_file(files[int(request.path[1:])])
+
+    data = serve(loop, runner, handler, lambda port: raw(
+        port, b"".join(b"GET /%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(3)) +
+              b"GET /0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout=10))
+    bodies = [m.body for m in responses(data)]
+    assert bodies == [f.read_bytes() for f in files] + [files[0].read_bytes()]
+
+
+def test_send_file_missing_file_is_500(loop, runner, tmp_path, caplog):
+    def handler(request, response):
+        response.send_file(tmp_path / "nope")
+
+    data = serve(loop, runner, handler, lambda port: raw(
+        port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    assert [m.status for m in responses(data)] == [500]
+    assert "FileNotFoundError" in caplog.text
+
+
+def test_send_file_client_leaves_midway_closes_the_file(loop, runner, big_file):
+    path, _ = big_file
+    started = []
+
+    def handler(request, response):
+        response.send_file(path)
+        started.append(True)
+
+    server = Server(handler, loop=loop)
+    _, port = server.listen("127.0.0.1", 0)
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    runner.until(loop, lambda: started, timeout=5)
+    assert str(path) in _open_fds()
+    s.recv(1000)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    s.close()                                   # RST
+    runner.until(loop, lambda: server.connections == 0, timeout=5)
+    server.close()
+    runner.run(loop, timeout=5)
+    assert str(path) not in _open_fds()
+
+
+def test_send_file_over_tls(loop, runner, big_file):
+    path, data = big_file
+    ca = trustme.CA()
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    server = Server(lambda req, resp: resp.send_file(path), loop=loop,
+                    ssl_context=server_ctx)
+    _, port = server.listen("127.0.0.1", 0)
+    out = {}
+
+    def client():
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=client_ctx, timeout=10)
+        try:
+            conn.request("GET", "/")
+            out["body"] = conn.getresponse().read()
+        finally:
+            conn.close()
+
+    t = threading.Thread(target=client)
+    t.start()
+    runner.until(loop, lambda: not t.is_alive(), timeout=20)
+    t.join()
+    server.close()
+    runner.until(loop, lambda: server.connections == 0, timeout=5)
+    runner.run(loop, timeout=5)
+    assert out["body"] == data

@@ -42,3 +42,8 @@ cdef class Async(Handle):
         if self._handle == NULL or uv.uv_is_closing(self._handle):
             raise _error.HandleClosedError(uv.UV_EBADF, "Async is closed")
         self._check(uv.uv_async_send(<uv.uv_async_t*>self._handle))
+
+    cdef int _send_nogil(self) noexcept nogil:
+        if self._handle == NULL or uv.uv_is_closing(self._handle):
+            return uv.UV_EBADF
+        return uv.uv_async_send(<uv.uv_async_t*>self._handle)
