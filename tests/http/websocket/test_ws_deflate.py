@@ -5,10 +5,9 @@ import os
 import zlib
 
 import pytest
+from wsframes import feed_split, frame
 
 from sourcey.http.websocket._frame import BINARY, ERROR, TEXT, Codec
-
-from .test_ws_frame import feed_split, frame
 
 
 def deflating(client, **kw):
