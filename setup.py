@@ -128,6 +128,7 @@ def extensions():
         "sourcey.stream._stream": "sourcey/stream/_stream.pyx",
         "sourcey.http._client": "sourcey/http/_client.pyx",
         "sourcey.stun._codec": "sourcey/stun/_codec.pyx",
+        "sourcey.http.websocket._frame": "sourcey/http/websocket/_frame.pyx",
     }
     # Our own C compiled into a module beside its .pyx (csrc/).
     c_sources = {
@@ -135,12 +136,17 @@ def extensions():
         "sourcey.http._server": ["csrc/http1_parser.c"],   # drives the parser itself
         "sourcey.stream._stream": ["csrc/packet_queue.c"],
         "sourcey.stun._codec": ["csrc/stun_codec.c"],
+        "sourcey.http.websocket._frame": ["csrc/ws_frame.c", "csrc/utf8_check.c",
+                                          "csrc/ws_deflate.c"],
     }
+    # System libraries a module links besides libuv's.
+    libraries = {"sourcey.http.websocket._frame": ["z"]}
     exts = [
         Extension(
             name,
             [source, *c_sources.get(name, [])],
             include_dirs=[os.path.join(ROOT, "csrc")],
+            libraries=list(libraries.get(name, [])),
             define_macros=macros,
             extra_compile_args=cflags,
             depends=shared + glob.glob(os.path.join(os.path.dirname(source), "**", "*.pyx"),

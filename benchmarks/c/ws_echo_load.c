@@ -1,0 +1,378 @@
+/*
+ * ws_echo_load.c: a closed-loop WebSocket echo load generator on epoll (no
+ * libuv, no WebSocket library, so it is the same client for every server).
+ *
+ *   ws_echo_load --host H --port P [--conns N] [--size BYTES]
+ *                [--duration S] [--warmup S]
+ *
+ * Each of N connections (TCP_NODELAY) does the opening handshake (RFC 6455
+ * §4, no extensions: the servers' framing is measured, not zlib), then sends
+ * one binary message of SIZE bytes in one masked frame, waits until the whole
+ * unmasked echo frame has come back (checking every byte), then sends the
+ * next. The frame is built once: every message carries the same masking key,
+ * which a load generator may do (the key protects browsers, not servers).
+ * Only messages completed inside the measured window (after the warmup) are
+ * counted. Latency is the time from the first byte sent to the last byte
+ * received, kept in a bounded log-linear histogram.
+ *
+ * Output: "#mark start" / "#mark end" lines around the measured window, then
+ * one JSON line: messages, seconds, rate (messages/s), bytes_per_s (payload
+ * bytes echoed per second, one direction), p50_us, p90_us, p99_us, max_us,
+ * errors (connections lost and corrupt echoes), conns, size.
+ * Exits 1 if it cannot connect or if every connection is lost.
+ */
+#define _GNU_SOURCE
+
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "loadgen.h"
+
+#define MAX_CONNS 10000
+#define HANDSHAKE_MAX 4096
+#define MAX_SIZE (64L * 1024 * 1024)
+#define RBUF_SIZE (256 * 1024)
+#define MAX_EVENTS 256
+#define CONNECT_TIMEOUT_MS 5000
+
+typedef struct {
+  int fd;
+  int want_out; /* EPOLLOUT is registered */
+  size_t sent;  /* bytes of the current message sent */
+  size_t recvd; /* bytes of the current message echoed back */
+  uint64_t t0;  /* when the current message started */
+} conn_t;
+
+static int ep = -1;
+static size_t msg_size = 1024;
+static char *payload;       /* the masked frame sent */
+static size_t send_size;
+static char *expect;        /* the echo frame expected back */
+static size_t expect_size;
+static char *rbuf;
+static conn_t *conns;
+static long nconns = 10;
+static long alive;
+static uint64_t errors;
+static uint64_t messages;
+static window_t win;
+static hist_t hist;
+
+static void conn_fail(conn_t *c) {
+  if (c->fd < 0)
+    return;
+  epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+  close(c->fd);
+  c->fd = -1;
+  errors++;
+  alive--;
+}
+
+static void set_out(conn_t *c, int on) {
+  struct epoll_event ev;
+  if (c->want_out == on)
+    return;
+  memset(&ev, 0, sizeof(ev));
+  ev.events = EPOLLIN | (on ? EPOLLOUT : 0);
+  ev.data.ptr = c;
+  if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+    conn_fail(c);
+    return;
+  }
+  c->want_out = on;
+}
+
+/* Send as much of the current message as the socket takes. */
+static void pump_send(conn_t *c) {
+  while (c->sent < send_size) {
+    ssize_t n = send(c->fd, payload + c->sent, send_size - c->sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      c->sent += (size_t)n;
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      set_out(c, 1);
+      return;
+    } else {
+      conn_fail(c);
+      return;
+    }
+  }
+  set_out(c, 0);
+}
+
+static void start_message(conn_t *c, uint64_t now) {
+  c->sent = 0;
+  c->recvd = 0;
+  c->t0 = now;
+  pump_send(c);
+}
+
+static void on_readable(conn_t *c) {
+  ssize_t n = recv(c->fd, rbuf, RBUF_SIZE, 0);
+  size_t got;
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      conn_fail(c);
+    return;
+  }
+  if (n == 0) {
+    conn_fail(c); /* the server closed the connection */
+    return;
+  }
+  got = (size_t)n;
+  if (c->recvd + got > expect_size) {
+    conn_fail(c); /* more came back than one echo frame */
+    return;
+  }
+  if (memcmp(rbuf, expect + c->recvd, got) != 0)
+    errors++;
+  c->recvd += got;
+  if (c->recvd == expect_size) {
+    uint64_t now = now_ns();
+    if (win.measuring) {
+      messages++;
+      hist_add(&hist, now - c->t0);
+    }
+    start_message(c, now);
+  }
+}
+
+static int connect_one(const struct sockaddr_storage *addr, socklen_t addrlen,
+                       const char *host, long port) {
+  struct pollfd pfd;
+  int fd, one = 1, err = 0, r;
+  socklen_t elen = sizeof(err);
+  char where[300];
+
+  snprintf(where, sizeof(where), "%s:%ld", host, port);
+  fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    fail("socket: %s", strerror(errno));
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  r = connect(fd, (const struct sockaddr *)addr, addrlen);
+  if (r != 0 && errno != EINPROGRESS) {
+    fprintf(stderr, "%s: cannot connect to %s: %s\n", prog_name, where, strerror(errno));
+    exit(1);
+  }
+  if (r != 0) {
+    pfd.fd = fd;
+    pfd.events = POLLOUT;
+    do
+      r = poll(&pfd, 1, CONNECT_TIMEOUT_MS);
+    while (r < 0 && errno == EINTR);
+    if (r == 0) {
+      fprintf(stderr, "%s: cannot connect to %s: timed out\n", prog_name, where);
+      exit(1);
+    }
+    if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err != 0) {
+      fprintf(stderr, "%s: cannot connect to %s: %s\n", prog_name, where,
+              strerror(err ? err : errno));
+      exit(1);
+    }
+  }
+  return fd;
+}
+
+/* The opening handshake, blocking (before the measured window): a fixed key, so
+ * the expected Sec-WebSocket-Accept is fixed too (RFC 6455 §1.3's example). */
+static void handshake(int fd, const char *host, long port) {
+  static const char accept_line[] = "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+  char req[512], resp[HANDSHAKE_MAX + 1];
+  size_t sent = 0, got = 0;
+  int len = snprintf(req, sizeof(req),
+                     "GET / HTTP/1.1\r\nHost: %s:%ld\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n", host, port);
+  struct pollfd pfd;
+  if (len < 0 || (size_t)len >= sizeof(req))
+    fail("%s", "host name too long");
+  pfd.fd = fd;
+  while (sent < (size_t)len || got < 4 || memcmp(resp + got - 4, "\r\n\r\n", 4) != 0) {
+    ssize_t n;
+    pfd.events = sent < (size_t)len ? POLLOUT : POLLIN;
+    if (poll(&pfd, 1, CONNECT_TIMEOUT_MS) <= 0)
+      fail("%s", "handshake timed out");
+    if (sent < (size_t)len) {
+      n = send(fd, req + sent, (size_t)len - sent, MSG_NOSIGNAL);
+      if (n > 0)
+        sent += (size_t)n;
+    } else {
+      /* one byte at a time: nothing after the head may be consumed here */
+      n = recv(fd, resp + got, 1, 0);
+      if (n == 0)
+        fail("%s", "the server closed the connection during the handshake");
+      if (n > 0 && ++got >= HANDSHAKE_MAX)
+        fail("%s", "handshake response too long");
+    }
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      fail("handshake: %s", strerror(errno));
+  }
+  resp[got] = 0;
+  if (strncmp(resp, "HTTP/1.1 101", 12) != 0 || strstr(resp, accept_line) == NULL)
+    fail("bad handshake response: %.200s", resp);
+}
+
+/* A binary frame header for len payload bytes; returns its size. */
+static size_t frame_header(unsigned char *h, size_t len, int masked) {
+  size_t n;
+  h[0] = 0x82;
+  if (len < 126) {
+    h[1] = (unsigned char)len;
+    n = 2;
+  } else if (len <= 0xFFFF) {
+    h[1] = 126;
+    h[2] = (unsigned char)(len >> 8);
+    h[3] = (unsigned char)len;
+    n = 4;
+  } else {
+    h[1] = 127;
+    for (int k = 0; k < 8; k++)
+      h[2 + k] = (unsigned char)((uint64_t)len >> (56 - 8 * k));
+    n = 10;
+  }
+  if (masked)
+    h[1] |= 0x80;
+  return n;
+}
+
+static void build_frames(void) {
+  static const unsigned char key[4] = {0x37, 0xfa, 0x21, 0x3d};
+  unsigned char h[14];
+  size_t hs = frame_header(h, msg_size, 1), he;
+  send_size = hs + 4 + msg_size;
+  payload = malloc(send_size);
+  if (payload == NULL)
+    fail("%s", "out of memory");
+  memcpy(payload, h, hs);
+  memcpy(payload + hs, key, 4);
+  he = frame_header(h, msg_size, 0);
+  expect_size = he + msg_size;
+  expect = malloc(expect_size);
+  if (expect == NULL)
+    fail("%s", "out of memory");
+  memcpy(expect, h, he);
+  for (size_t k = 0; k < msg_size; k++) {
+    char c = (char)('a' + (k * 7 + k / 26) % 26);
+    expect[he + k] = c;
+    payload[hs + 4 + k] = (char)(c ^ key[k & 3]);
+  }
+}
+
+static void usage(void) {
+  fprintf(stderr, "usage: ws_echo_load --host H --port P [--conns N] [--size BYTES]\n"
+                  "                    [--duration S] [--warmup S]\n");
+  exit(2);
+}
+
+int main(int argc, char **argv) {
+  const char *host = "127.0.0.1";
+  struct sockaddr_storage addr;
+  struct epoll_event events[MAX_EVENTS];
+  struct rlimit rl;
+  socklen_t addrlen;
+  double duration = 5.0, warmup = 1.0;
+  uint64_t t_begin, now;
+  double seconds;
+  long port = 0, i;
+  char extra[96];
+
+  prog_name = "ws_echo_load";
+  for (i = 1; i < argc; i++) {
+    const char *opt = argv[i];
+    if (i + 1 >= argc)
+      usage();
+    if (strcmp(opt, "--host") == 0)
+      host = argv[++i];
+    else if (strcmp(opt, "--port") == 0)
+      port = parse_long(opt, argv[++i], 1, 65535);
+    else if (strcmp(opt, "--conns") == 0)
+      nconns = parse_long(opt, argv[++i], 1, MAX_CONNS);
+    else if (strcmp(opt, "--size") == 0)
+      msg_size = (size_t)parse_long(opt, argv[++i], 1, MAX_SIZE);
+    else if (strcmp(opt, "--duration") == 0)
+      duration = parse_seconds(opt, argv[++i], 0.01, 86400);
+    else if (strcmp(opt, "--warmup") == 0)
+      warmup = parse_seconds(opt, argv[++i], 0, 86400);
+    else
+      usage();
+  }
+  if (port == 0)
+    usage();
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+      (rlim_t)nconns + 16 > rl.rlim_cur) {
+    fprintf(stderr, "%s: --conns %ld exceeds the open-file limit (%llu)\n", prog_name, nconns,
+            (unsigned long long)rl.rlim_cur);
+    return 2;
+  }
+
+  build_frames();
+  rbuf = malloc(RBUF_SIZE);
+  conns = calloc((size_t)nconns, sizeof(*conns));
+  if (rbuf == NULL || conns == NULL)
+    fail("%s", "out of memory");
+
+  addrlen = resolve(host, port, SOCK_STREAM, &addr);
+  ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0)
+    fail("epoll_create1: %s", strerror(errno));
+  for (i = 0; i < nconns; i++) {
+    struct epoll_event ev;
+    conns[i].fd = connect_one(&addr, addrlen, host, port);
+    handshake(conns[i].fd, host, port);
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.ptr = &conns[i];
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev) != 0)
+      fail("epoll_ctl: %s", strerror(errno));
+    alive++;
+  }
+
+  hist_reset(&hist);
+  t_begin = now_ns();
+  window_init(&win, t_begin, warmup, duration);
+  for (i = 0; i < nconns; i++)
+    start_message(&conns[i], t_begin);
+
+  for (;;) {
+    uint64_t deadline;
+    int n, timeout_ms;
+
+    now = now_ns();
+    deadline = window_tick(&win, now);
+    if (now >= win.end || alive == 0)
+      break;
+    timeout_ms = (int)((deadline - now + 999999) / 1000000);
+    n = epoll_wait(ep, events, MAX_EVENTS, timeout_ms);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      fail("epoll_wait: %s", strerror(errno));
+    }
+    for (int k = 0; k < n; k++) {
+      conn_t *c = events[k].data.ptr;
+      if (c->fd < 0)
+        continue;
+      if (events[k].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+        on_readable(c);
+      if (c->fd >= 0 && (events[k].events & EPOLLOUT) && c->sent < send_size)
+        pump_send(c);
+    }
+  }
+  seconds = window_close(&win);
+
+  snprintf(extra, sizeof(extra), ",\"conns\":%ld,\"size\":%zu", nconns, msg_size);
+  print_result(messages, seconds, msg_size, &hist, errors, extra);
+  for (i = 0; i < nconns; i++)
+    if (conns[i].fd >= 0)
+      close(conns[i].fd);
+  if (alive == 0) {
+    fprintf(stderr, "%s: every connection was lost\n", prog_name);
+    return 1;
+  }
+  return 0;
+}
