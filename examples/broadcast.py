@@ -1,8 +1,10 @@
-"""Frames made on a thread, compressed off the loop, broadcast to every HTTP client.
+"""Frames made on a thread, compressed off the loop, broadcast to every HTTP and
+WebSocket client.
 
     python examples/broadcast.py --port 8080 --rate 30
     curl -N http://127.0.0.1:8080/mjpeg      # multipart/x-mixed-replace: a part a frame
     curl -N http://127.0.0.1:8080/stream     # chunked: a chunk a frame
+    ws://127.0.0.1:8080/ws                   # WebSocket: a binary message a frame
     curl http://127.0.0.1:8080/stats         # the broadcasters' counters (JSON)
 
 A producer thread makes a synthetic frame every 1/--rate seconds: its sequence number
@@ -41,7 +43,7 @@ import zlib
 from typing import Any
 
 from sourcey import uv
-from sourcey.http import Request, Response, Server
+from sourcey.http import Request, Response, Server, websocket
 from sourcey.stream import (
     FINAL,
     AsyncPacketQueue,
@@ -53,6 +55,7 @@ from sourcey.stream import (
     PacketStream,
     ResponseSink,
     StreamError,
+    WebSocketSink,
 )
 
 # After a signal, how long the FINAL frame may take to come through before the server
@@ -120,6 +123,8 @@ class BroadcastServer:
                                   packetizer=self.multipart, on_remove=self._left("/mjpeg")),
             "/stream": Broadcaster(high_water=high_water, policy=policy,
                                    on_remove=self._left("/stream")),
+            "/ws": Broadcaster(high_water=high_water, policy=policy,
+                               on_remove=self._left("/ws")),
         }
         for broadcaster in self.paths.values():
             self.stream.emitter += broadcaster
@@ -133,7 +138,13 @@ class BroadcastServer:
     def handle(self, request: Request, response: Response) -> None:
         response.headers["Cache-Control"] = "no-store"
         broadcaster = self.paths.get(request.path)
-        if broadcaster is not None:
+        if request.path == "/ws":
+            # the frames are zlib streams already: no permessage-deflate on top
+            ws = websocket.accept(request, response, compression=None)
+            if ws is not None:
+                broadcaster.add(WebSocketSink(ws))
+                print(f"/ws: client {_peer(request)} joined", flush=True)
+        elif broadcaster is not None:
             content_type = (self.multipart.content_type if broadcaster.packetizer
                             else "application/octet-stream")
             broadcaster.add(ResponseSink(response, content_type))
@@ -145,11 +156,12 @@ class BroadcastServer:
         else:
             response.status = 404
             response.headers["Content-Type"] = "text/plain"
-            response.end(b"paths: /mjpeg /stream /stats\n")
+            response.end(b"paths: /mjpeg /stream /ws /stats\n")
 
     def _left(self, path: str) -> Any:
         def left(sink: ClientSink, reason: str, stats: dict[str, int]) -> None:
-            request = sink.response.request if isinstance(sink, ResponseSink) else None
+            request = (sink.response.request if isinstance(sink, ResponseSink)
+                       else sink.ws.request if isinstance(sink, WebSocketSink) else None)
             print(f"{path}: client {_peer(request)} {reason} (sent {stats['sent']}, "
                   f"dropped {stats['dropped']})", flush=True)
         return left

@@ -9,6 +9,7 @@ with a counted overflow policy.
 For the output: ``ChunkedPacketizer`` and ``MultipartPacketizer`` frame packets as HTTP
 chunks or ``multipart/x-mixed-replace`` parts; ``Broadcaster`` sends each frame to many
 ``ClientSink``s (``ResponseSink``: a streaming ``sourcey.http`` response;
+``WebSocketSink``: a ``sourcey.http.websocket`` connection, a message a packet;
 ``SocketSink``: a ``sourcey.net`` connection), each with its own backpressure.
 """
 
@@ -28,7 +29,7 @@ from .broadcast import Broadcaster
 from .chunked import ChunkedPacketizer
 from .errors import QueueFullError, StreamClosedError, StreamError, StreamStateError
 from .multipart import MultipartPacketizer
-from .sinks import ClientSink, ResponseSink, SocketSink
+from .sinks import ClientSink, ResponseSink, SocketSink, WebSocketSink
 from .state import State
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "MultipartPacketizer", "Packet", "PacketAdapter", "PacketProcessor", "PacketQueue",
     "PacketSource", "PacketStream", "QueueFullError", "ResponseSink", "SocketSink", "State",
     "StreamClosedError", "StreamError", "StreamStateError", "SyncPacketQueue",
+    "WebSocketSink",
 ]

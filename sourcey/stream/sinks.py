@@ -1,9 +1,9 @@
 """Client sinks: where a stream's output leaves for one client. ``ClientSink`` is the
-small interface a Broadcaster drives (an HTTP response here; a WebSocket connection
-implements the same four members). ``ResponseSink`` is the one for a streaming
-``sourcey.http`` response, ``SocketSink`` for a raw ``sourcey.net`` connection (whose
-framing is the stream's or the broadcaster's packetizer: ChunkedPacketizer after a
-hand-written HTTP head, say).
+small interface a Broadcaster drives. ``ResponseSink`` is the one for a streaming
+``sourcey.http`` response, ``WebSocketSink`` for a ``sourcey.http.websocket``
+connection (a message a packet), ``SocketSink`` for a raw ``sourcey.net`` connection
+(whose framing is the stream's or the broadcaster's packetizer: ChunkedPacketizer after
+a hand-written HTTP head, say).
 """
 
 from __future__ import annotations
@@ -114,3 +114,38 @@ class SocketSink:
             self.sock.abort()
         else:
             self.sock.close()
+
+
+class WebSocketSink:
+    """``WebSocketSink(ws, text=False)``: a ClientSink over a ``sourcey.http.websocket``
+    connection. Every ``write`` is one message (binary, or text decoded as UTF-8 with
+    ``text=True``); ``queued`` is the connection's write queue (framed bytes).
+    ``close()`` starts the closing handshake (1000, after what is queued);
+    ``close(abort=True)`` cuts the TCP connection at once: a client too slow to take
+    its frames would not take a close frame either.
+    """
+
+    def __init__(self, ws: Any, text: bool = False) -> None:
+        self.ws = ws
+        self.text = text
+
+    @property
+    def queued(self) -> int:
+        return int(self.ws.write_queue_size)
+
+    @property
+    def closed(self) -> bool:
+        return not self.ws.open
+
+    def write(self, data: bytes) -> int:
+        ws = self.ws
+        if ws.open:
+            ws.send(bytes(data).decode("utf-8") if self.text else data)
+        return int(ws.write_queue_size)
+
+    def close(self, abort: bool = False) -> None:
+        ws = self.ws
+        if abort:
+            ws.socket.abort()
+        elif ws.open:
+            ws.close(1000)

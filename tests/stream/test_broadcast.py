@@ -511,7 +511,7 @@ def test_example_sigint_ends_every_client_then_exits():
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", "/nowhere")
         r = conn.getresponse()
-        assert (r.status, r.read()) == (404, b"paths: /mjpeg /stream /stats\n")
+        assert (r.status, r.read()) == (404, b"paths: /mjpeg /stream /ws /stats\n")
         conn.request("GET", "/stats")
         r = conn.getresponse()
         stats = json.loads(r.read())
@@ -534,3 +534,61 @@ def test_example_sigint_ends_every_client_then_exits():
     assert "SIGINT: closing" in tail and err == ""
     made = int(re.search(r"(\d+) frames;", tail).group(1))
     assert out and out == list(range(out[0], made))     # to the FINAL frame, in order
+
+
+def read_ws(port, out, done):
+    """A /ws client (the websockets package): a binary message a frame, to the close."""
+    from websockets.sync.client import connect
+    try:
+        with connect(f"ws://127.0.0.1:{port}/ws", compression=None, open_timeout=10,
+                     close_timeout=10) as ws:
+            for message in ws:
+                out.append(int(zlib.decompress(message)[:8]))
+    finally:
+        done.set()
+
+
+def test_example_broadcasts_to_websocket_clients_and_cuts_a_slow_one():
+    pytest.importorskip("websockets")
+    env = dict(os.environ, PYTHONPATH=LIB)
+    proc = subprocess.Popen(
+        [sys.executable, str(EXAMPLE), "--host", "127.0.0.1", "--port", "0", "--rate", "100",
+         "--frame-size", "65536", "--high-water", "262144", "--policy", "disconnect"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    threads = []
+    slow = None
+    clients = [([], threading.Event()) for _ in range(2)]
+    try:
+        lines = Lines(proc)
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", lines.next()).group(1))
+        for out, done in clients:
+            threads.append(threading.Thread(target=read_ws, args=(port, out, done)))
+            threads[-1].start()
+        slow = socket.socket()
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.settimeout(30)
+        slow.connect(("127.0.0.1", port))
+        slow_port = slow.getsockname()[1]
+        slow.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     b"Sec-WebSocket-Version: 13\r\n\r\n")
+        line = lines.until(rf"/ws: client 127\.0\.0\.1:{slow_port} (disconnected|gone)", 60)
+        assert "disconnected" in line
+        proc.send_signal(signal.SIGTERM)
+        for _, done in clients:
+            assert done.wait(30)
+        assert proc.wait(30) == 0
+        tail = proc.stdout.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for t in threads:
+            t.join(10)
+        if slow is not None:
+            slow.close()
+        proc.stdout.close()
+        proc.stderr.close()
+    made = int(re.search(r"(\d+) frames;", tail).group(1))
+    for out, _ in clients:                  # every frame from its first, in order
+        assert out and out == list(range(out[0], made))
