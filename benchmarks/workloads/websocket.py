@@ -42,6 +42,9 @@ def ws_echo(name: str, size: int, quick: bool = False) -> Workload:
         params={"size": str(size), "conns": "50"},
         metric="msg/s",
         quick=quick,
+        reference="websockets",     # the bars: x websockets >= 2, x aiohttp >= 1.5
+        baseline="aiohttp",
+        cpu_ratio=True,
     )
 
 
