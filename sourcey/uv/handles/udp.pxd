@@ -7,7 +7,7 @@ cdef class UDP(Handle):
     cdef object _peer_tuple(self, const uv.sockaddr* addr)
     cdef uv.sockaddr* _sockaddr(self, object address, uv.sockaddr_storage* ss) except? NULL
 
-    # The receive path's C hook: called for every datagram (nread > 0, with a sender)
+    # The receive path's C hook: called for every datagram (empty ones too; a sender)
     # before the receive callback, with the loop's datagram buffer. True: consumed here,
     # the callback is not called. The default returns False; C consumers (the TURN
     # relay) override it to forward datagrams without a Python call.

@@ -23,7 +23,7 @@ cdef void _udp_recv(uv.uv_udp_t* handle, ssize_t nread, const uv.uv_buf_t* buf,
             or uv.uv_is_closing(<uv.uv_handle_t*>handle)):
         return
     self = <UDP>handle.data
-    if (nread > 0 and addr != NULL and not flags & uv.UV_UDP_PARTIAL
+    if (nread >= 0 and addr != NULL and not flags & uv.UV_UDP_PARTIAL
             and self._on_datagram(buf.base, <size_t>nread, addr)):
         return
     callback = self._recv_cb
