@@ -128,6 +128,7 @@ def extensions():
         "sourcey.stream._stream": "sourcey/stream/_stream.pyx",
         "sourcey.http._client": "sourcey/http/_client.pyx",
         "sourcey.stun._codec": "sourcey/stun/_codec.pyx",
+        "sourcey.turn._relay": "sourcey/turn/_relay.pyx",
     }
     # Our own C compiled into a module beside its .pyx (csrc/).
     c_sources = {
@@ -135,6 +136,7 @@ def extensions():
         "sourcey.http._server": ["csrc/http1_parser.c"],   # drives the parser itself
         "sourcey.stream._stream": ["csrc/packet_queue.c"],
         "sourcey.stun._codec": ["csrc/stun_codec.c"],
+        "sourcey.turn._relay": ["csrc/turn_relay.c", "csrc/stun_codec.c"],
     }
     exts = [
         Extension(
