@@ -201,6 +201,13 @@ uint32_t turn_relay_channels(turn_relay_table* t, int32_t slot, double now)
     return a->nchans;
 }
 
+void turn_relay_lifetime(turn_relay_table* t, int32_t slot, double expires)
+{
+    turn_alloc* a = get(t, slot);
+    if (a != NULL)
+        a->expires = expires;
+}
+
 void turn_relay_limit(turn_relay_table* t, int32_t slot, double rate, double burst)
 {
     turn_alloc* a = get(t, slot);
@@ -309,7 +316,7 @@ int turn_relay_from_client(turn_relay_table* t, int32_t slot, const uint8_t* dat
     uint16_t number, n;
     uint32_t i;
     int verdict;
-    if (a == NULL || len < 4)
+    if (a == NULL || len < 4 || (a->expires > 0 && now >= a->expires))
         return TURN_PASS;
     if (data[0] < 0x40) {
         verdict = send_indication(t, a, data, len, now, peer, off, plen);
@@ -358,7 +365,8 @@ int turn_relay_from_peer(turn_relay_table* t, int32_t slot, const turn_addr* pee
     size_t alen, body;
     uint32_t i;
     int verdict;
-    if (a == NULL || len > 0xFFFF - TURN_RELAY_MAX_HEADER)
+    if (a == NULL || len > 0xFFFF - TURN_RELAY_MAX_HEADER
+            || (a->expires > 0 && now >= a->expires))
         return TURN_PASS;
     verdict = forward(t, a, peer, len, now);
     if (verdict != TURN_FORWARD)

@@ -61,6 +61,7 @@ typedef struct turn_alloc {
     uint32_t nchans;
     turn_perm perms[TURN_RELAY_MAX_PERMS];
     turn_chan chans[TURN_RELAY_MAX_CHANNELS];
+    double expires;               /* the allocation's lifetime end (0: none set) */
     double rate;                  /* bytes per second; 0: no limit */
     double burst;
     double tokens;
@@ -95,6 +96,10 @@ int32_t turn_relay_add(turn_relay_table* t, uint32_t listener, const turn_addr* 
 /* The slot of (listener, client), or -1. */
 int32_t turn_relay_find(const turn_relay_table* t, uint32_t listener, const turn_addr* client);
 void turn_relay_remove(turn_relay_table* t, int32_t slot);
+
+/* The allocation's lifetime end: past it, its datagrams are passed to the caller (which
+ * removes it). */
+void turn_relay_lifetime(turn_relay_table* t, int32_t slot, double expires);
 
 /* Install or refresh a permission for an IP (port ignored) until `expires`; 0, or -1
  * when there is no room (the slot is then marked overflowed: what the table does not

@@ -37,6 +37,7 @@ cdef extern from "turn_relay.h" nogil:
     int32_t turn_relay_find(const turn_relay_table* t, uint32_t listener,
                             const turn_addr* client)
     void turn_relay_remove(turn_relay_table* t, int32_t slot)
+    void turn_relay_lifetime(turn_relay_table* t, int32_t slot, double expires)
     int turn_relay_permit(turn_relay_table* t, int32_t slot, const turn_addr* peer,
                           double expires)
     int turn_relay_bind(turn_relay_table* t, int32_t slot, uint16_t number,

@@ -145,6 +145,10 @@ cdef class RelayTable:
         self._relays[slot] = None
         turn_relay_remove(&self._t, slot)
 
+    def lifetime(self, int slot, double expires):
+        """The allocation's lifetime end: past it, its datagrams go to Python."""
+        turn_relay_lifetime(&self._t, self._check_slot(slot), expires * 1000.0)
+
     def permit(self, int slot, str ip not None, double expires):
         """Install or refresh the permission for ``ip`` until ``expires``; False when
         the slot is full (then the Python path decides for what C does not know)."""

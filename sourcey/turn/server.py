@@ -275,6 +275,8 @@ class TurnServer:
             lifetime = msg.get(stun.LIFETIME)
             granted = 0.0 if lifetime == 0 else self.table.lifetime(lifetime)
             self.table.refresh(alloc, granted, now)
+            if alloc.slot >= 0:
+                self.relay.lifetime(alloc.slot, alloc.expires)
             return msg.response().add(stun.LIFETIME, int(granted))
         peers = msg.get_all(stun.XOR_PEER_ADDRESS)
         if not peers:
@@ -492,6 +494,7 @@ class TurnServer:
         if slot < 0:
             return
         alloc.slot = slot
+        self.relay.lifetime(slot, alloc.expires)
         if self.bandwidth:
             self.relay.limit(slot, self.bandwidth, self.bandwidth)
             alloc.bandwidth = _TableBucket(self.relay, slot)
