@@ -6,7 +6,7 @@ messages of ``size`` bytes of payload in flight; a round trip (client -> server 
 relay -> peer -> relay -> server -> client) is one message, so the server handles four
 datagrams per message.
 
-Servers: ``sourcey`` (``python -m sourcey.turn``: the relay path in C, see
+Servers: ``sourcey`` (sourcey.turn's command line: the relay path in C, see
 sourcey/turn/_relay.pyx) and ``coturn`` (``turnserver`` with one relay thread, loopback
 peers allowed), each with one static user, listening on 127.0.0.1.
 """
@@ -26,7 +26,7 @@ def turn_servers() -> dict[str, Server]:
               "--log-file", os.devnull, "--min-port", "40000", "--max-port", "40999",
               "--pidfile", os.devnull]
     return {
-        "sourcey": Server(["{python}", "-m", "sourcey.turn", "--listen", "{host}:{port}",
+        "sourcey": Server(["{python}", "{servers}/sourcey_turn.py", "--listen", "{host}:{port}",
                            "--realm", "bench", "--user", "bench:bench", "--relay-ip",
                            "{host}", "--relay-ports", "41000-41999", "--allow-peer",
                            "127.0.0.0/8", "--stats-interval", "86400"]),
