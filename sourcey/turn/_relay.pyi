@@ -4,6 +4,8 @@ from typing_extensions import disjoint_base
 
 from sourcey.uv import UDP, Loop
 
+MAX_CAPACITY: int
+
 @disjoint_base
 class RelayTable:
     def __init__(self, capacity: int) -> None: ...
@@ -21,5 +23,6 @@ class RelayTable:
     @property
     def stats(self) -> dict[str, int]: ...
 
+@disjoint_base
 class TurnUDP(UDP):
     def __init__(self, loop: Loop, family: int = ...) -> None: ...

@@ -21,6 +21,10 @@ from sourcey.uv cimport libuv as uv
 from sourcey.uv._core cimport UDP, Loop
 
 
+# About 1 KiB a slot, allocated up front.
+MAX_CAPACITY = 1 << 20
+
+
 cdef extern from "<arpa/inet.h>" nogil:
     uint16_t ntohs(uint16_t)
     uint16_t htons(uint16_t)
@@ -78,16 +82,25 @@ cdef class RelayTable:
     the loop's, in seconds (``loop.time()``); ``stats`` counts what C forwarded
     (``to_peer``, ``to_client``), dropped, and sends that failed."""
 
-    def __cinit__(self, int capacity):
+    def __init__(self, int capacity):
         cdef uint32_t nbuckets = 16
-        if capacity < 1:
-            raise ValueError(f"capacity must be positive, not {capacity}")
+        cdef int32_t* buckets
+        if self._allocs != NULL:
+            raise RuntimeError("a RelayTable is initialised once")
+        if not 1 <= capacity <= MAX_CAPACITY:
+            raise ValueError(f"capacity must be 1-{MAX_CAPACITY}, not {capacity}")
         while nbuckets < <uint32_t>capacity * 2:
             nbuckets *= 2
-        self._allocs = <turn_alloc*>PyMem_Malloc(sizeof(turn_alloc) * <size_t>capacity)
-        self._buckets = <int32_t*>PyMem_Malloc(sizeof(int32_t) * nbuckets)
-        if self._allocs == NULL or self._buckets == NULL:
+        # Until both are allocated the table stays empty (capacity 0): every slot is
+        # refused and nothing is found.
+        buckets = <int32_t*>PyMem_Malloc(sizeof(int32_t) * nbuckets)
+        if buckets == NULL:
             raise MemoryError()
+        self._allocs = <turn_alloc*>PyMem_Malloc(sizeof(turn_alloc) * <size_t>capacity)
+        if self._allocs == NULL:
+            PyMem_Free(buckets)
+            raise MemoryError()
+        self._buckets = buckets
         self._cap = <uint32_t>capacity
         seed = int.from_bytes(os.urandom(8), "little") | 1
         turn_relay_init(&self._t, self._allocs, self._cap, self._buckets, nbuckets,

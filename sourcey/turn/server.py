@@ -83,6 +83,7 @@ _UNDERSTOOD = frozenset((
     stun.RESERVATION_TOKEN,
 ))
 # ADDITIONAL-ADDRESS-FAMILY is comprehension-optional (0x8000): no need to list it.
+RELAY_SLOTS = 10000
 RESERVATION_LIFETIME = 30.0     # RFC 8656 §7.2: about 30 seconds
 _UDP = 17
 
@@ -119,7 +120,9 @@ class TurnServer:
         self.binding = stun.BindingHandler(software=software, fingerprint=fingerprint)
         self._stats = {"allocations": 0, "to_peer": 0, "to_client": 0, "dropped": 0,
                        "errors": 0}
-        self.relay = RelayTable(max_allocations)
+        # The C relay path's table (about 1 KiB per slot, allocated now): allocations
+        # beyond RELAY_SLOTS are relayed by the Python path.
+        self.relay = RelayTable(max(1, min(max_allocations, RELAY_SLOTS)))
         self._udp: list[TurnUDP] = []
         self._tcp: list[TCPServer] = []
         # The socket each allocation's client is reached through: the listening UDP
@@ -143,7 +146,7 @@ class TurnServer:
             sock = _bind_udp(self.loop, host, port)
             local = _address(sock)
 
-            def datagram(s: TurnUDP, peer: tuple[str, int] | None, flags: int,
+            def datagram(s: TurnUDP, peer: tuple[Any, ...] | None, flags: int,
                          data: bytes | None, error: int | None) -> None:
                 if peer is not None and data is not None:
                     self._from_client(("udp", Address(peer[0], peer[1]), local), data, s)
@@ -440,7 +443,7 @@ class TurnServer:
         five = alloc.five_tuple
         stream = five[0] != "udp"
 
-        def received(relay: TurnUDP, source: tuple[str, int] | None, flags: int,
+        def received(relay: TurnUDP, source: tuple[Any, ...] | None, flags: int,
                      data: bytes | None, error: int | None) -> None:
             if source is None or data is None:
                 return

@@ -261,6 +261,31 @@ def test_relay_table_arguments(loop):
         table.permit(1, "127.0.0.1", 1.0)
     with pytest.raises(ValueError):
         table.bind(0, 0x3FFF, ("127.0.0.1", 1), 1.0)
-    with pytest.raises(ValueError):
-        RelayTable(0)
+    for capacity in (0, 1 << 21):
+        with pytest.raises(ValueError):
+            RelayTable(capacity)
+    with pytest.raises(RuntimeError):
+        table.__init__(1)
     assert table.stats == {"to_peer": 0, "to_client": 0, "dropped": 0, "send_errors": 0}
+
+
+def test_allocations_beyond_the_c_table_use_python(loop, runner, make_server, peer,
+                                                   monkeypatch):
+    monkeypatch.setattr(turn.server, "RELAY_SLOTS", 1)
+    srv = make_server()
+    address = srv.listen("127.0.0.1", 0)
+    first, second = Client(loop, runner, address), Client(loop, runner, address)
+    try:
+        first.allocate()
+        second.allocate()
+        slots = sorted(alloc.slot for alloc in srv.table)
+        assert slots == [-1, 0]
+        for c in (first, second):
+            c.request(stun.CHANNEL_BIND, (stun.CHANNEL_NUMBER, 0x4000),
+                      (stun.XOR_PEER_ADDRESS, peer.address))
+            c.send(turn.encode_channel_data(0x4000, b"hi"))
+        runner.until(loop, lambda: len(peer.received) == 2, timeout=5)
+        assert srv.stats["c_forwarded"] == 1 and srv._stats["to_peer"] == 1
+    finally:
+        first.close()
+        second.close()
