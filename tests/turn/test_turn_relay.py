@@ -289,3 +289,40 @@ def test_allocations_beyond_the_c_table_use_python(loop, runner, make_server, pe
     finally:
         first.close()
         second.close()
+
+
+def test_dual_allocation_in_c(loop, runner, peer):
+    """An IPv4 client with IPv4 and IPv6 relays: each peer is reached through the relay
+    of its family, and a Data indication carries an IPv6 XOR-PEER-ADDRESS, all in C."""
+    srv = turn.TurnServer(loop, realm=REALM, credentials=turn.StaticCredentials(USERS),
+                          relay_hosts=["127.0.0.1", "::1"],
+                          allowed_peers=["127.0.0.0/8", "::1/128"])
+    c = Client(loop, runner, srv.listen("127.0.0.1", 0))
+    p6 = UDPSocket(loop)
+    p6.bind("::1", 0)
+    got6, closed = [], []
+    p6.Recv += lambda s, data, source: got6.append((data, source))
+    p6.Close += lambda s: closed.append(True)
+    try:
+        reply = c.request(stun.ALLOCATE, (stun.REQUESTED_TRANSPORT, 17),
+                          (stun.ADDITIONAL_ADDRESS_FAMILY, 2))
+        v4, v6 = reply.get_all(stun.XOR_RELAYED_ADDRESS)
+        c.request(stun.CREATE_PERMISSION, (stun.XOR_PEER_ADDRESS, peer.address),
+                  (stun.XOR_PEER_ADDRESS, p6.address))
+        for target in (peer.address, p6.address):
+            c.send(stun.Message(stun.SEND, stun.INDICATION).add(
+                stun.XOR_PEER_ADDRESS, target).add(stun.DATA_ATTR,
+                                                   b"to " + target.host.encode()).encode())
+        runner.until(loop, lambda: peer.received and got6, timeout=5)
+        assert peer.received == [(b"to 127.0.0.1", v4)] and got6 == [(b"to ::1", v6)]
+        p6.send(b"back over six", v6)
+        runner.until(loop, lambda: c.indications, timeout=5)
+        data = c.indications[0]
+        assert data.get(stun.XOR_PEER_ADDRESS) == p6.address
+        assert data.get(stun.DATA_ATTR) == b"back over six"
+        assert srv.stats["c_forwarded"] == 3 and python_forwarded(srv) == 0
+    finally:
+        c.close()
+        p6.close()
+        srv.close()
+        runner.until(loop, lambda: closed, timeout=5)
