@@ -129,6 +129,7 @@ def extensions():
         "sourcey.http._client": "sourcey/http/_client.pyx",
         "sourcey.stun._codec": "sourcey/stun/_codec.pyx",
         "sourcey.http.websocket._frame": "sourcey/http/websocket/_frame.pyx",
+        "sourcey.turn._relay": "sourcey/turn/_relay.pyx",
     }
     # Our own C compiled into a module beside its .pyx (csrc/).
     c_sources = {
@@ -138,6 +139,7 @@ def extensions():
         "sourcey.stun._codec": ["csrc/stun_codec.c"],
         "sourcey.http.websocket._frame": ["csrc/ws_frame.c", "csrc/utf8_check.c",
                                           "csrc/ws_deflate.c"],
+        "sourcey.turn._relay": ["csrc/turn_relay.c", "csrc/stun_codec.c"],
     }
     # System libraries a module links besides libuv's.
     libraries = {"sourcey.http.websocket._frame": ["z"]}

@@ -85,13 +85,16 @@ class Allocation:
     channels: dict[int, tuple[Address, float]] = field(default_factory=dict)
     _by_peer: dict[Address, int] = field(default_factory=dict, repr=False)
     data: Any = field(default=None, repr=False)      # the server's (the relay socket)
-    bandwidth: TokenBucket | None = field(default=None, repr=False)
+    # A TokenBucket, or any other with take(n, now) (the server's C bucket).
+    bandwidth: Any = field(default=None, repr=False)
     # A dual allocation's second relay (ADDITIONAL-ADDRESS-FAMILY): its address and the
     # server's socket for it.
     extra: tuple[Address, Any] | None = field(default=None, repr=False)
     # The Allocate request's transaction ID and the response sent: a retransmission
     # of that request is answered with the same bytes.
     allocate_reply: tuple[bytes, bytes] = field(default=(b"", b""), repr=False)
+    # The server's C relay table slot mirroring this allocation, or -1.
+    slot: int = field(default=-1, repr=False)
 
     def expired(self, now: float) -> bool:
         return now >= self.expires

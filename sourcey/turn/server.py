@@ -28,8 +28,14 @@ and its RESERVATION-TOKEN returned, for a later Allocate to claim.
 ADDITIONAL-ADDRESS-FAMILY (IPv6) gives a dual allocation: an IPv4 and an IPv6 relay,
 each peer reached through the relay of its family (a Refresh covers both).
 
-Not yet here: TCP relays (RFC 6062), DTLS, DONT-FRAGMENT (420), and a relay path in C
-(each relayed datagram is one Python call).
+The relay hot path is in C (sourcey.turn._relay): each allocation of a UDP client is
+mirrored into a RelayTable (its permissions, channels and bandwidth bucket), and the
+listening UDP sockets and the relays forward ChannelData, Send and Data indications
+from their receive hook without a Python call; only what the table cannot decide (the
+requests, TCP and TLS clients) comes to Python. ``stats`` adds both paths' counts;
+``c_forwarded`` and ``c_dropped`` are the C path's alone.
+
+Not yet here: TCP relays (RFC 6062), DTLS, DONT-FRAGMENT (420).
 """
 
 from __future__ import annotations
@@ -44,9 +50,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from sourcey import stun, uv
-from sourcey.net import Address, SSLServer, TCPServer, UDPSocket
+from sourcey.net import Address, SSLServer, TCPServer
 from sourcey.stun import DecodeError, Message
 
+from ._relay import RelayTable, TurnUDP
 from .allocation import Allocation, AllocationTable, FiveTuple, TokenBucket, TurnError
 from .auth import (
     CallableCredentials,
@@ -76,6 +83,7 @@ _UNDERSTOOD = frozenset((
     stun.RESERVATION_TOKEN,
 ))
 # ADDITIONAL-ADDRESS-FAMILY is comprehension-optional (0x8000): no need to list it.
+RELAY_SLOTS = 10000
 RESERVATION_LIFETIME = 30.0     # RFC 8656 §7.2: about 30 seconds
 _UDP = 17
 
@@ -110,14 +118,17 @@ class TurnServer:
         self.allowed = [ipaddress.ip_network(n) for n in allowed_peers]
         self.denied = [ipaddress.ip_network(n) for n in denied_peers]
         self.binding = stun.BindingHandler(software=software, fingerprint=fingerprint)
-        self.stats = {"allocations": 0, "to_peer": 0, "to_client": 0, "dropped": 0,
-                      "errors": 0}
-        self._udp: list[UDPSocket] = []
+        self._stats = {"allocations": 0, "to_peer": 0, "to_client": 0, "dropped": 0,
+                       "errors": 0}
+        # The C relay path's table (about 1 KiB per slot, allocated now): allocations
+        # beyond RELAY_SLOTS are relayed by the Python path.
+        self.relay = RelayTable(max(1, min(max_allocations, RELAY_SLOTS)))
+        self._udp: list[TurnUDP] = []
         self._tcp: list[TCPServer] = []
         # The socket each allocation's client is reached through: the listening UDP
         # socket it came in on, or its TCP connection.
         self._senders: dict[FiveTuple, Any] = {}
-        self._reservations: dict[bytes, tuple[UDPSocket, float]] = {}
+        self._reservations: dict[bytes, tuple[TurnUDP, float]] = {}
         self._connections: set[Any] = set()
         self.max_connections = max_connections
         self.bandwidth = bandwidth
@@ -132,19 +143,16 @@ class TurnServer:
         """Serve clients on ``host:port`` over "udp", "tcp" or "tls" (the last with a
         server ``context``); returns the address."""
         if transport == "udp":
-            sock = UDPSocket(self.loop)
-            try:
-                sock.bind(host, port, ipv6only=":" in host)
-            except BaseException:
-                sock.close()
-                raise
-            local = sock.address
-            assert local is not None
+            sock = _bind_udp(self.loop, host, port)
+            local = _address(sock)
 
-            def datagram(s: UDPSocket, data: bytes, client: Address) -> None:
-                self._from_client(("udp", client, local), data, s)
+            def datagram(s: TurnUDP, peer: tuple[Any, ...] | None, flags: int,
+                         data: bytes | None, error: int | None) -> None:
+                if peer is not None and data is not None:
+                    self._from_client(("udp", Address(peer[0], peer[1]), local), data, s)
 
-            sock.Recv.attach(datagram)
+            sock.start_recv(datagram)
+            self.relay.listener(sock)
             self._udp.append(sock)
             return local
         if transport == "tcp":
@@ -177,7 +185,7 @@ class TurnServer:
                 # connection closes (a stream cannot be resynchronised).
                 frames = exc.frames
                 failed = True
-                self.stats["dropped"] += 1
+                self._stats["dropped"] += 1
             for frame in frames:
                 self._from_client(five, frame, sock)
             if failed:
@@ -202,7 +210,7 @@ class TurnServer:
             self._channel_data(five, data, now)
             return
         if data[:1] and data[0] >= 0x40:
-            self.stats["dropped"] += 1
+            self._stats["dropped"] += 1
             return
         try:
             msg = stun.decode(data)
@@ -214,10 +222,10 @@ class TurnServer:
             if msg.method == stun.SEND:
                 self._send_indication(five, msg, now)
             else:
-                self.stats["dropped"] += 1
+                self._stats["dropped"] += 1
             return
         if msg.cls != stun.REQUEST:
-            self.stats["dropped"] += 1
+            self._stats["dropped"] += 1
             return
         if msg.method == stun.BINDING:
             self._reply(five, sock, self.binding.handle(data, five[1]))
@@ -242,7 +250,7 @@ class TurnServer:
         try:
             reply = self._request(five, msg, now)
         except TurnError as exc:
-            self.stats["errors"] += 1
+            self._stats["errors"] += 1
             reply = msg.error_response(exc.code, exc.reason)
         data = self._encode(reply, key)
         if msg.method == stun.ALLOCATE and reply.cls == stun.SUCCESS:
@@ -250,6 +258,7 @@ class TurnServer:
             alloc = self.table.get(five, now)
             if alloc is not None:
                 alloc.allocate_reply = (msg.transaction_id, data)
+                self._mirror(alloc, sock)
         self._reply(five, sock, data)
 
     def _request(self, five: FiveTuple, msg: Message, now: float) -> Message:
@@ -269,6 +278,8 @@ class TurnServer:
             lifetime = msg.get(stun.LIFETIME)
             granted = 0.0 if lifetime == 0 else self.table.lifetime(lifetime)
             self.table.refresh(alloc, granted, now)
+            if alloc.slot >= 0:
+                self.relay.lifetime(alloc.slot, alloc.expires)
             return msg.response().add(stun.LIFETIME, int(granted))
         peers = msg.get_all(stun.XOR_PEER_ADDRESS)
         if not peers:
@@ -278,11 +289,17 @@ class TurnServer:
         if msg.method == stun.CREATE_PERMISSION:
             for peer in peers:
                 alloc.add_permission(peer.host, now)
+                if alloc.slot >= 0:
+                    self.relay.permit(alloc.slot, peer.host, alloc.permissions[peer.host])
         else:
             channel = msg.get(stun.CHANNEL_NUMBER)
             if channel is None:
                 raise TurnError(400, "CHANNEL-NUMBER is missing")
-            alloc.bind_channel(channel, peers[0], now)
+            peer = peers[0]
+            alloc.bind_channel(channel, peer, now)
+            if alloc.slot >= 0:
+                self.relay.bind(alloc.slot, channel, peer, alloc.channels[channel][1])
+                self.relay.permit(alloc.slot, peer.host, alloc.permissions[peer.host])
         return msg.response()
 
     def _allocate(self, five: FiveTuple, msg: Message, now: float) -> Message:
@@ -316,14 +333,13 @@ class TurnServer:
                 raise TurnError(508, "too many port reservations")    # bounded, too
             relay, reserve = self._open_relay(host, even is not None, bool(even))
         lifetime = self.table.lifetime(msg.get(stun.LIFETIME))
-        relayed = relay.address
-        assert relayed is not None
+        relayed = _address(relay)
         alloc = self.table.create(five, relayed, username, lifetime, now)
         alloc.data = relay
         if self.bandwidth:
             alloc.bandwidth = TokenBucket(self.bandwidth)
-        relay.Recv.attach(self._peer_reader(alloc))
-        self.stats["allocations"] += 1
+        relay.start_recv(self._peer_reader(alloc))
+        self._stats["allocations"] += 1
         log.debug("allocation %s for %s on %s", relayed, username, five)
         reply = msg.response()
         reply.add(stun.XOR_RELAYED_ADDRESS, relayed)
@@ -348,14 +364,13 @@ class TurnServer:
         except TurnError as exc:
             reply.add(stun.ADDRESS_ERROR_CODE, (6, exc.code, exc.reason))
             return
-        relayed = relay.address
-        assert relayed is not None
+        relayed = _address(relay)
         alloc.extra = (relayed, relay)
-        relay.Recv.attach(self._peer_reader(alloc))
+        relay.start_recv(self._peer_reader(alloc))
         reply.add(stun.XOR_RELAYED_ADDRESS, relayed)
 
     def _open_relay(self, host: str, even: bool = False,
-                    reserve: bool = False) -> tuple[UDPSocket, UDPSocket | None]:
+                    reserve: bool = False) -> tuple[TurnUDP, TurnUDP | None]:
         """A relay socket on a free port of the range (even, if asked), and with
         ``reserve`` a second one on the next port; 508 when none is found."""
         low, high = self.relay_ports
@@ -365,11 +380,10 @@ class TurnServer:
                 port &= ~1
             if port < low or (reserve and port + 1 > high):
                 continue
-            socks: list[UDPSocket] = []
+            socks: list[TurnUDP] = []
             try:
                 for p in (port, port + 1) if reserve else (port,):
-                    socks.append(UDPSocket(self.loop))
-                    socks[-1].bind(host, p)
+                    socks.append(_bind_udp(self.loop, host, p))
             except OSError:
                 for sock in socks:
                     sock.close()
@@ -377,7 +391,7 @@ class TurnServer:
             return socks[0], socks[1] if reserve else None
         raise TurnError(508, "no relay port free")
 
-    def _claim(self, token: bytes, now: float) -> UDPSocket:
+    def _claim(self, token: bytes, now: float) -> TurnUDP:
         entry = self._reservations.pop(token, None)
         if entry is None or now >= entry[1]:
             if entry is not None:
@@ -400,10 +414,10 @@ class TurnServer:
         if (alloc is None or peer is None or data is None
                 or not alloc.has_permission(peer.host, now)
                 or (alloc.bandwidth is not None and not alloc.bandwidth.take(len(data), now))):
-            self.stats["dropped"] += 1
+            self._stats["dropped"] += 1
             return
-        _relay_for(alloc, peer).send(data, peer)
-        self.stats["to_peer"] += 1
+        _relay_for(alloc, peer).send(peer, data)
+        self._stats["to_peer"] += 1
 
     def _channel_data(self, five: FiveTuple, data: bytes, now: float) -> None:
         alloc = self.table.get(five, now)
@@ -418,10 +432,10 @@ class TurnServer:
                 or not alloc.has_permission(peer.host, now)
                 or (alloc.bandwidth is not None
                     and not alloc.bandwidth.take(len(payload), now))):
-            self.stats["dropped"] += 1
+            self._stats["dropped"] += 1
             return
-        _relay_for(alloc, peer).send(payload, peer)
-        self.stats["to_peer"] += 1
+        _relay_for(alloc, peer).send(peer, payload)
+        self._stats["to_peer"] += 1
 
     # -- from a peer -----------------------------------------------------------------------
 
@@ -429,11 +443,15 @@ class TurnServer:
         five = alloc.five_tuple
         stream = five[0] != "udp"
 
-        def received(relay: UDPSocket, data: bytes, peer: Address) -> None:
+        def received(relay: TurnUDP, source: tuple[Any, ...] | None, flags: int,
+                     data: bytes | None, error: int | None) -> None:
+            if source is None or data is None:
+                return
+            peer = Address(source[0], source[1])
             now = self.loop.time()
             if not alloc.has_permission(peer.host, now) or (
                     alloc.bandwidth is not None and not alloc.bandwidth.take(len(data), now)):
-                self.stats["dropped"] += 1
+                self._stats["dropped"] += 1
                 return
             channel = alloc.channel_for_peer(peer, now)
             if channel is not None:
@@ -442,7 +460,7 @@ class TurnServer:
                 out = Message(stun.DATA, stun.INDICATION).add(
                     stun.XOR_PEER_ADDRESS, peer).add(stun.DATA_ATTR, data).encode()
             self._to_client(five, out)
-            self.stats["to_client"] += 1
+            self._stats["to_client"] += 1
 
         return received
 
@@ -457,7 +475,7 @@ class TurnServer:
         if data is None:
             return
         if five[0] == "udp":
-            sock.send(data, five[1])
+            sock.send(five[1], data)
         else:
             sock.send(data)
 
@@ -468,7 +486,39 @@ class TurnServer:
 
     # -- lifetimes -------------------------------------------------------------------------
 
+    def _mirror(self, alloc: Allocation, sock: Any) -> None:
+        """Hand a UDP client's new allocation to the C relay table (when it has room):
+        from now on its datagrams and its peers' are forwarded in C, and its bandwidth
+        bucket is the table's, shared with the Python path."""
+        if alloc.five_tuple[0] != "udp":
+            return
+        relays = [alloc.data] if alloc.extra is None else [alloc.data, alloc.extra[1]]
+        slot = self.relay.add(sock, alloc.five_tuple[1], relays)
+        if slot < 0:
+            return
+        alloc.slot = slot
+        self.relay.lifetime(slot, alloc.expires)
+        if self.bandwidth:
+            self.relay.limit(slot, self.bandwidth, self.bandwidth)
+            alloc.bandwidth = _TableBucket(self.relay, slot)
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counts: allocations, to_peer, to_client, dropped (both paths), errors, and the
+        C path's own c_forwarded, c_dropped and send_errors."""
+        c = self.relay.stats
+        out = dict(self._stats)
+        for key in ("to_peer", "to_client", "dropped"):
+            out[key] += c[key]
+        out["c_forwarded"] = c["to_peer"] + c["to_client"]
+        out["c_dropped"] = c["dropped"]
+        out["send_errors"] = c["send_errors"]
+        return out
+
     def _released(self, alloc: Allocation) -> None:
+        if alloc.slot >= 0:
+            self.relay.remove(alloc.slot)
+            alloc.slot = -1
         if alloc.five_tuple[0] == "udp":
             self._senders.pop(alloc.five_tuple, None)
         if alloc.data is not None:
@@ -500,6 +550,34 @@ class TurnServer:
         self._udp.clear()
         self._tcp.clear()
         self._sweeper.close()
+
+
+class _TableBucket:
+    """An allocation's bandwidth bucket kept in the C relay table, as a TokenBucket."""
+
+    __slots__ = ("table", "slot")
+
+    def __init__(self, table: RelayTable, slot: int) -> None:
+        self.table = table
+        self.slot = slot
+
+    def take(self, n: int, now: float) -> bool:
+        return bool(self.table.take(self.slot, n, now))
+
+
+def _bind_udp(loop: uv.Loop, host: str, port: int) -> TurnUDP:
+    sock = TurnUDP(loop)
+    try:
+        sock.bind((host, port), uv.UV_UDP_IPV6ONLY if ":" in host else 0)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _address(sock: TurnUDP) -> Address:
+    host, port = sock.getsockname()[:2]
+    return Address(host, port)
 
 
 def _families(alloc: Allocation) -> tuple[int, ...]:

@@ -23,6 +23,9 @@ cdef void _udp_recv(uv.uv_udp_t* handle, ssize_t nread, const uv.uv_buf_t* buf,
             or uv.uv_is_closing(<uv.uv_handle_t*>handle)):
         return
     self = <UDP>handle.data
+    if (nread >= 0 and addr != NULL and not flags & uv.UV_UDP_PARTIAL
+            and self._on_datagram(buf.base, <size_t>nread, addr)):
+        return
     callback = self._recv_cb
     if callback is not None:
         try:
@@ -72,6 +75,22 @@ cdef class UDP(Handle):
     cdef void _on_closed(self) noexcept:
         self._recv_cb = None
         self._peer_obj = None
+
+    cdef bint _on_datagram(self, const char* data, size_t nread,
+                           const uv.sockaddr* addr) noexcept:
+        """The C receive hook (see udp.pxd): by default every datagram goes to the
+        receive callback."""
+        return False
+
+    cdef int _try_send_c(self, const uv.uv_buf_t* bufs, unsigned int nbufs,
+                         const uv.sockaddr* addr) noexcept:
+        """uv_udp_try_send from C (see udp.pxd); a send queue in use counts as busy,
+        so datagrams are not reordered past it."""
+        if self._handle == NULL or uv.uv_is_closing(<uv.uv_handle_t*>self._handle):
+            return uv.UV_EBADF
+        if (<uv.uv_udp_t*>self._handle).send_queue_count != 0:
+            return uv.UV_EAGAIN
+        return uv.uv_udp_try_send(<uv.uv_udp_t*>self._handle, bufs, nbufs, addr)
 
     cdef object _peer_tuple(self, const uv.sockaddr* addr):
         # Echo-style traffic comes from the same few peers: reuse the last tuple.
