@@ -29,11 +29,25 @@ cdef void _udp_recv(uv.uv_udp_t* handle, ssize_t nread, const uv.uv_buf_t* buf,
             if nread < 0:
                 callback(self, None, 0, None, <int>nread)
             else:
-                callback(self, self._peer_tuple(addr), flags & uv.UV_UDP_PARTIAL,
+                callback(self, _udp_peer(self, addr),
+                         0 if not flags & uv.UV_UDP_PARTIAL else uv.UV_UDP_PARTIAL,
                          PyBytes_FromStringAndSize(buf.base, nread), None)
         except BaseException as exc:
             self.loop._handle_exception(exc)
     self._sync_ref()
+
+
+cdef inline object _udp_peer(UDP self, const uv.sockaddr* addr):
+    # UDP._peer_tuple's hit for IPv4, inline: the same sender as last time.
+    cdef const uv.sockaddr_in* a
+    cdef const uv.sockaddr_in* last
+    if self._peer_obj is not None and addr != NULL and addr.sa_family == uv.AF_INET:
+        a = <const uv.sockaddr_in*>addr
+        last = <const uv.sockaddr_in*>&self._peer_key
+        if (last.sin_family == uv.AF_INET and a.sin_port == last.sin_port
+                and a.sin_addr.s_addr == last.sin_addr.s_addr):
+            return self._peer_obj
+    return self._peer_tuple(addr)
 
 
 cdef void _udp_sent(uv.uv_udp_send_t* req, int status) noexcept:
