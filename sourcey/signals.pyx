@@ -20,7 +20,19 @@ cimport cython
 import sys
 import traceback
 
+from cpython.object cimport PyObject
+
 from sourcey.uv._core cimport Loop
+
+
+cdef extern from *:
+    """
+    /* args[-1] is writable scratch: the callee may use it to prepend self. */
+    static inline PyObject* sy_vectorcall(PyObject* fn, PyObject** args, Py_ssize_t n) {
+        return PyObject_Vectorcall(fn, args, (size_t)n | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    }
+    """
+    object sy_vectorcall(object fn, PyObject** args, Py_ssize_t nargs)
 
 
 @cython.final
@@ -126,6 +138,28 @@ cdef class Signal:
                 continue
             try:
                 if slot.fn(*args) is True:
+                    return True
+            except BaseException as exc:
+                self._report(exc)
+        return False
+
+    cdef bint _emit3(self, object a, object b, object c) except -1:
+        """``_emit((a, b, c))`` without the tuple: each slot gets a vectorcall."""
+        cdef PyObject* args[4]
+        args[0] = NULL      # scratch for PY_VECTORCALL_ARGUMENTS_OFFSET
+        args[1] = <PyObject*>a
+        args[2] = <PyObject*>b
+        args[3] = <PyObject*>c
+        return self._emitv(&args[1], 3)
+
+    cdef bint _emitv(self, PyObject** args, Py_ssize_t nargs) except -1:
+        cdef _Slot slot
+        cdef tuple slots = self._slots
+        for slot in slots:
+            if not slot.alive:
+                continue
+            try:
+                if sy_vectorcall(slot.fn, args, nargs) is True:
                     return True
             except BaseException as exc:
                 self._report(exc)
