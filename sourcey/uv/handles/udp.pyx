@@ -29,12 +29,16 @@ cdef void _udp_recv(uv.uv_udp_t* handle, ssize_t nread, const uv.uv_buf_t* buf,
             if nread < 0:
                 callback(self, None, 0, None, <int>nread)
             else:
+                # The datagram refills the bytes object of an earlier one nobody kept.
+                data = _loop_take_bytes(self.loop, buf.base, nread)
                 callback(self, _udp_peer(self, addr),
-                         0 if not flags & uv.UV_UDP_PARTIAL else uv.UV_UDP_PARTIAL,
-                         PyBytes_FromStringAndSize(buf.base, nread), None)
+                         0 if not flags & uv.UV_UDP_PARTIAL else uv.UV_UDP_PARTIAL, data, None)
+                self.loop._spare = data
         except BaseException as exc:
             self.loop._handle_exception(exc)
-    self._sync_ref()
+    # _sync_ref, inline for the common case: still receiving and held.
+    if not self._held or not uv.uv_is_active(<uv.uv_handle_t*>handle):
+        self._sync_ref()
 
 
 cdef inline object _udp_peer(UDP self, const uv.sockaddr* addr):
@@ -48,6 +52,23 @@ cdef inline object _udp_peer(UDP self, const uv.sockaddr* addr):
                 and a.sin_addr.s_addr == last.sin_addr.s_addr):
             return self._peer_obj
     return self._peer_tuple(addr)
+
+
+cdef inline bint _udp_try_reply(UDP self, object address, bytes data) noexcept:
+    # UDP.send's echo case, inline and without raising: ``address`` is the tuple the last
+    # receive handed out, the handle is open, on its loop's thread, with nothing queued.
+    # True if the datagram went; False: take the general path (it queues, or raises).
+    cdef uv.uv_udp_t* handle = <uv.uv_udp_t*>self._handle
+    cdef uv.uv_buf_t buf
+    if address is not self._peer_obj or handle == NULL or handle.send_queue_count != 0:
+        return False
+    if self.loop._running and pthread_self() != self.loop._thread:
+        return False
+    if uv.uv_is_closing(<uv.uv_handle_t*>handle):
+        return False
+    buf.base = PyBytes_AS_STRING(data)
+    buf.len = <size_t>PyBytes_GET_SIZE(data)
+    return uv.uv_udp_try_send(handle, &buf, 1, <uv.sockaddr*>&self._peer_key) >= 0
 
 
 cdef void _udp_sent(uv.uv_udp_send_t* req, int status) noexcept:
@@ -185,6 +206,10 @@ cdef class UDP(Handle):
         cdef BufferSet* bs = NULL
         cdef SendReq* s
         cdef int err
+        if callback is None and type(data) is bytes and address is not None:
+            # The echo case: a reply to the last sender, sent at once.
+            if _udp_try_reply(self, address, <bytes>data):
+                return
         self._ensure_open()
         addr = self._sockaddr(address, &ss)
         if callback is not None:
