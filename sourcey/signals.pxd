@@ -17,3 +17,4 @@ cdef class Signal:
     # args[0..nargs) with args[-1] writable (PY_VECTORCALL_ARGUMENTS_OFFSET).
     cdef bint _emitv(self, PyObject** args, Py_ssize_t nargs) except -1
     cdef int _report(self, BaseException exc) except -1
+    cdef int _report_raised(self) except -1

@@ -21,6 +21,8 @@ import sys
 import traceback
 
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_DECREF
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 
 from sourcey.uv._core cimport Loop
 
@@ -28,11 +30,17 @@ from sourcey.uv._core cimport Loop
 cdef extern from *:
     """
     /* args[-1] is writable scratch: the callee may use it to prepend self. */
-    static inline PyObject* sy_vectorcall(PyObject* fn, PyObject** args, Py_ssize_t n) {
+    static inline PyObject* sy_vectorcall_raw(PyObject* fn, PyObject** args, Py_ssize_t n) {
         return PyObject_Vectorcall(fn, args, (size_t)n | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
     }
+    /* Hands Cython the exception already set, as a function that failed. */
+    static inline int sy_raised(void) { return -1; }
+    static inline int sy_is_true(PyObject* o) { return o == Py_True; }
     """
-    object sy_vectorcall(object fn, PyObject** args, Py_ssize_t nargs)
+    # A new reference, or NULL with an exception set (unchecked: _emitv reports it).
+    PyObject* sy_vectorcall_raw(PyObject* fn, PyObject** args, Py_ssize_t nargs)
+    int sy_raised() except -1
+    bint sy_is_true(PyObject* o)      # ``o is True``
 
 
 @cython.final
@@ -153,17 +161,33 @@ cdef class Signal:
         return self._emitv(&args[1], 3)
 
     cdef bint _emitv(self, PyObject** args, Py_ssize_t nargs) except -1:
-        cdef _Slot slot
+        # The per-read emit: no try block per slot, a raising slot is rare.
         cdef tuple slots = self._slots
-        for slot in slots:
+        cdef _Slot slot
+        cdef PyObject* result
+        cdef bint stop
+        cdef Py_ssize_t i
+        for i in range(PyTuple_GET_SIZE(slots)):
+            slot = <_Slot>PyTuple_GET_ITEM(slots, i)
             if not slot.alive:
                 continue
-            try:
-                if sy_vectorcall(slot.fn, args, nargs) is True:
-                    return True
-            except BaseException as exc:
-                self._report(exc)
+            result = sy_vectorcall_raw(<PyObject*>slot.fn, args, nargs)
+            if result == NULL:
+                self._report_raised()
+                continue
+            stop = sy_is_true(result)
+            Py_DECREF(<object>result)
+            if stop:
+                return True
         return False
+
+    cdef int _report_raised(self) except -1:
+        """Report the exception a slot called by _emitv left set."""
+        try:
+            sy_raised()
+        except BaseException as exc:
+            self._report(exc)
+        return 0
 
     cdef int _report(self, BaseException exc) except -1:
         # KeyboardInterrupt and SystemExit stop the loop like any callback's; without
