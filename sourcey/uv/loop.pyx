@@ -32,6 +32,16 @@ cdef inline object _loop_take_bytes(Loop loop, const char* data, ssize_t n):
     return chunk
 
 
+cdef inline object _loop_refill(Loop loop, const char* data, ssize_t n):
+    # The spare bytes object refilled with data, or None (no new object: cannot raise).
+    # Checked before any other reference to it is taken: the refill needs it unique.
+    if sy_bytes_refill(<PyObject*>loop._spare, data, n) < 0:
+        return None
+    chunk = loop._spare
+    loop._spare = None
+    return chunk
+
+
 cdef void _unlock_gil(uv.uv_prepare_t* handle) noexcept nogil:
     cdef LoopData* data = <LoopData*>handle.loop.data
     if data.saved == NULL:
@@ -297,6 +307,13 @@ cdef class Loop:
                 uv.uv_stop(self.uvloop)
             else:
                 _print_unraisable(hook_exc, "in Loop.excepthook")
+
+    cdef void _report_raised(self) noexcept:
+        """_handle_exception for the exception a call left set (sy_vcall returned NULL)."""
+        try:
+            sy_raised()
+        except BaseException as exc:
+            self._handle_exception(exc)
 
     def excepthook(self, typ, value, tb):
         """Called with an exception a callback raised; prints it to sys.stderr.

@@ -174,16 +174,33 @@ cdef class Stream(Handle):
         self._queued_cb = None
 
     cdef void _on_read(self, const char* data, ssize_t nread) noexcept:
+        cdef PyObject* args[4]
+        cdef PyObject* result
         callback = self._read_cb
         if callback is None:
             return
-        try:
-            if nread > 0:
-                chunk = _loop_take_bytes(self.loop, data, nread)
-                callback(self, chunk, None)
-                self.loop._spare = chunk      # Loop._give_back, inline
+        if nread > 0:
+            # The hot path: no try block, a vectorcall, errors reported after it.
+            chunk = _loop_refill(self.loop, data, nread)
+            if chunk is None:
+                try:
+                    chunk = PyBytes_FromStringAndSize(data, nread)
+                except BaseException as exc:
+                    self.loop._handle_exception(exc)
+                    return
+            args[0] = NULL
+            args[1] = <PyObject*>self
+            args[2] = <PyObject*>chunk
+            args[3] = <PyObject*>None
+            result = sy_vcall(<PyObject*>callback, &args[1], 3)
+            if result == NULL:
+                self.loop._report_raised()
             else:
-                callback(self, None, <int>nread)
+                Py_DECREF(<object>result)
+            self.loop._spare = chunk      # Loop._give_back, inline
+            return
+        try:
+            callback(self, None, <int>nread)
         except BaseException as exc:
             self.loop._handle_exception(exc)
 

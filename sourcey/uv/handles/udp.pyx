@@ -25,20 +25,51 @@ cdef void _udp_recv(uv.uv_udp_t* handle, ssize_t nread, const uv.uv_buf_t* buf,
     self = <UDP>handle.data
     callback = self._recv_cb
     if callback is not None:
-        try:
-            if nread < 0:
-                callback(self, None, 0, None, <int>nread)
-            else:
-                # The datagram refills the bytes object of an earlier one nobody kept.
-                data = _loop_take_bytes(self.loop, buf.base, nread)
-                callback(self, _udp_peer(self, addr),
-                         0 if not flags & uv.UV_UDP_PARTIAL else uv.UV_UDP_PARTIAL, data, None)
-                self.loop._spare = data
-        except BaseException as exc:
-            self.loop._handle_exception(exc)
+        if nread >= 0 and (flags & uv.UV_UDP_PARTIAL) == 0:
+            _udp_deliver(self, callback, nread, buf, addr)
+        else:
+            try:
+                if nread < 0:
+                    callback(self, None, 0, None, <int>nread)
+                else:
+                    callback(self, _udp_peer(self, addr), uv.UV_UDP_PARTIAL,
+                             _loop_take_bytes(self.loop, buf.base, nread), None)
+            except BaseException as exc:
+                self.loop._handle_exception(exc)
     # _sync_ref, inline for the common case: still receiving and held.
     if not self._held or not uv.uv_is_active(<uv.uv_handle_t*>handle):
         self._sync_ref()
+
+
+cdef inline void _udp_deliver(UDP self, object callback, ssize_t nread,
+                              const uv.uv_buf_t* buf, const uv.sockaddr* addr) noexcept:
+    # A whole datagram to the callback: no try block, a vectorcall, errors reported after
+    # it. The datagram refills the bytes object of an earlier one nobody kept.
+    cdef PyObject* args[6]
+    cdef PyObject* result
+    data = _loop_refill(self.loop, buf.base, nread)
+    try:
+        if data is None:
+            data = PyBytes_FromStringAndSize(buf.base, nread)
+        peer = _udp_peer(self, addr)
+    except BaseException as exc:
+        self.loop._handle_exception(exc)
+        return
+    args[0] = NULL
+    args[1] = <PyObject*>self
+    args[2] = <PyObject*>peer
+    args[3] = <PyObject*>_ZERO
+    args[4] = <PyObject*>data
+    args[5] = <PyObject*>None
+    result = sy_vcall(<PyObject*>callback, &args[1], 5)
+    if result == NULL:
+        self.loop._report_raised()
+    else:
+        Py_DECREF(<object>result)
+    self.loop._spare = data
+
+
+cdef object _ZERO = 0       # the flags of a whole datagram
 
 
 cdef inline object _udp_peer(UDP self, const uv.sockaddr* addr):
