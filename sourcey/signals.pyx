@@ -20,7 +20,27 @@ cimport cython
 import sys
 import traceback
 
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_DECREF
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
+
 from sourcey.uv._core cimport Loop
+
+
+cdef extern from *:
+    """
+    /* args[-1] is writable scratch: the callee may use it to prepend self. */
+    static inline PyObject* sy_vectorcall_raw(PyObject* fn, PyObject** args, Py_ssize_t n) {
+        return PyObject_Vectorcall(fn, args, (size_t)n | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    }
+    /* Hands Cython the exception already set, as a function that failed. */
+    static inline int sy_raised(void) { return -1; }
+    static inline int sy_is_true(PyObject* o) { return o == Py_True; }
+    """
+    # A new reference, or NULL with an exception set (unchecked: _emitv reports it).
+    PyObject* sy_vectorcall_raw(PyObject* fn, PyObject** args, Py_ssize_t nargs)
+    int sy_raised() except -1
+    bint sy_is_true(PyObject* o)      # ``o is True``
 
 
 @cython.final
@@ -130,6 +150,44 @@ cdef class Signal:
             except BaseException as exc:
                 self._report(exc)
         return False
+
+    cdef bint _emit3(self, object a, object b, object c) except -1:
+        """``_emit((a, b, c))`` without the tuple: each slot gets a vectorcall."""
+        cdef PyObject* args[4]
+        args[0] = NULL      # scratch for PY_VECTORCALL_ARGUMENTS_OFFSET
+        args[1] = <PyObject*>a
+        args[2] = <PyObject*>b
+        args[3] = <PyObject*>c
+        return self._emitv(&args[1], 3)
+
+    cdef bint _emitv(self, PyObject** args, Py_ssize_t nargs) except -1:
+        # The per-read emit: no try block per slot, a raising slot is rare.
+        cdef tuple slots = self._slots
+        cdef _Slot slot
+        cdef PyObject* result
+        cdef bint stop
+        cdef Py_ssize_t i
+        for i in range(PyTuple_GET_SIZE(slots)):
+            slot = <_Slot>PyTuple_GET_ITEM(slots, i)
+            if not slot.alive:
+                continue
+            result = sy_vectorcall_raw(<PyObject*>slot.fn, args, nargs)
+            if result == NULL:
+                self._report_raised()
+                continue
+            stop = sy_is_true(result)
+            Py_DECREF(<object>result)
+            if stop:
+                return True
+        return False
+
+    cdef int _report_raised(self) except -1:
+        """Report the exception a slot called by _emitv left set."""
+        try:
+            sy_raised()
+        except BaseException as exc:
+            self._report(exc)
+        return 0
 
     cdef int _report(self, BaseException exc) except -1:
         # KeyboardInterrupt and SystemExit stop the loop like any callback's; without

@@ -196,13 +196,16 @@ cdef class TCPSocket(Socket):
 
     cdef void _on_read(self, const char* data, ssize_t nread) noexcept:
         cdef Loop loop = self.loop
+        cdef Signal recv
         if self._state != OPEN:         # closing: no Recv (nor EOF) after close()
             return
         try:
             if nread > 0:
                 chunk = loop._take_bytes(data, nread)
                 if self._raw is None:
-                    _emit_to(self.Recv, (self, chunk, self._peer))
+                    recv = self.Recv
+                    if recv is not None:    # public: may have been set to None
+                        recv._emit3(self, chunk, self._peer)
                 else:
                     self._raw(chunk)
                 loop._give_back(chunk)
@@ -237,6 +240,12 @@ cdef class TCPSocket(Socket):
     def send(self, data, peer=None):
         """Send bytes (or a list of buffers, written together). Returns True while the
         write queue is under the high watermark; False means: stop until Drain."""
+        cdef Py_ssize_t n = 0
+        if type(data) is bytes and self._state == OPEN and self._peer is not None:
+            # The echo case: all of it written at once, nothing queued, no watermark moves.
+            n = self._tcp._try_bytes(<bytes>data)
+            if n > 0 and n == len(<bytes>data):
+                return not self._above_high
         if self._state != OPEN:
             if self._state < OPEN:
                 raise OSError(107, f"send on a {self!r}: connect first")  # ENOTCONN
@@ -250,9 +259,8 @@ cdef class TCPSocket(Socket):
             # write failure are tracked there, with no callback on the direct path.
             if type(data) is bytes:
                 self._tcp._ensure_open()          # and on the loop's thread
-                data = self._tcp._write_now(data)
-                if data is None:
-                    return not self._above_high
+                if n > 0:
+                    data = memoryview(data)[n:]   # the rest of a partial write: no copy
                 self._tcp._write(data, None, None, True)
             else:
                 self._tcp._write(data, None, None)

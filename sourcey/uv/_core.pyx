@@ -7,6 +7,7 @@ from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_CheckBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.mem cimport PyMem_RawFree, PyMem_RawMalloc
+from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF
 from libc.string cimport memcmp, memcpy, memset
 
@@ -53,6 +54,25 @@ cdef extern from * nogil:
     int errno_()
     ssize_t os_read "read"(int fd, void* buf, size_t n)
     int os_close "close"(int fd)
+
+
+cdef extern from *:
+    """
+    /* A callback from the read paths, by vectorcall; args[-1] is writable scratch
+     * (PY_VECTORCALL_ARGUMENTS_OFFSET). A new reference, or NULL with the exception set:
+     * the caller reports it with Loop._report_raised. */
+    static inline PyObject* sy_vcall(PyObject* fn, PyObject** args, Py_ssize_t n) {
+        size_t nargsf = (size_t)n | PY_VECTORCALL_ARGUMENTS_OFFSET;
+        vectorcallfunc f = PyVectorcall_Function(fn);
+        if (f != NULL)
+            return f(fn, args, nargsf, NULL);
+        return PyObject_Vectorcall(fn, args, nargsf, NULL);
+    }
+    /* Hands Cython the exception already set, as a function that failed. */
+    static inline int sy_raised(void) { return -1; }
+    """
+    PyObject* sy_vcall(PyObject* fn, PyObject** args, Py_ssize_t nargs)
+    int sy_raised() except -1
 
 
 include "errors.pyx"

@@ -14,7 +14,7 @@ cdef extern from "<netinet/in.h>" nogil:
         sa_family_t ss_family
 
     struct in_addr:
-        pass
+        unsigned int s_addr
 
     struct in6_addr:
         pass

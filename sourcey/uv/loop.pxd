@@ -27,6 +27,7 @@ cdef class Loop:
     cdef int _check_thread(self) except -1
     cdef double _now(self) noexcept           # uv_now: the loop's cached time in ms
     cdef void _handle_exception(self, BaseException exc) noexcept
+    cdef void _report_raised(self) noexcept    # the exception set: to _handle_exception
     cdef int _ensure_udp_buf(self) except -1
     cdef int _install_wakeup(self) except -1
     # The read path's bytes: a new object, or the spare one refilled (sy_bytes.h).

@@ -23,6 +23,25 @@ cdef inline void _enter(uv.uv_loop_t* loop) noexcept nogil:
         PyEval_RestoreThread(state)
 
 
+cdef inline object _loop_take_bytes(Loop loop, const char* data, ssize_t n):
+    # Loop._take_bytes, inline for the read paths in this module.
+    chunk = loop._spare
+    loop._spare = None
+    if sy_bytes_refill(<PyObject*>chunk, data, n) < 0:
+        chunk = PyBytes_FromStringAndSize(data, n)
+    return chunk
+
+
+cdef inline object _loop_refill(Loop loop, const char* data, ssize_t n):
+    # The spare bytes object refilled with data, or None (no new object: cannot raise).
+    # Checked before any other reference to it is taken: the refill needs it unique.
+    if sy_bytes_refill(<PyObject*>loop._spare, data, n) < 0:
+        return None
+    chunk = loop._spare
+    loop._spare = None
+    return chunk
+
+
 cdef void _unlock_gil(uv.uv_prepare_t* handle) noexcept nogil:
     cdef LoopData* data = <LoopData*>handle.loop.data
     if data.saved == NULL:
@@ -289,6 +308,13 @@ cdef class Loop:
             else:
                 _print_unraisable(hook_exc, "in Loop.excepthook")
 
+    cdef void _report_raised(self) noexcept:
+        """_handle_exception for the exception a call left set (sy_vcall returned NULL)."""
+        try:
+            sy_raised()
+        except BaseException as exc:
+            self._handle_exception(exc)
+
     def excepthook(self, typ, value, tb):
         """Called with an exception a callback raised; prints it to sys.stderr.
 
@@ -299,10 +325,7 @@ cdef class Loop:
         traceback.print_exception(typ, value, tb, file=sys.stderr)
 
     cdef object _take_bytes(self, const char* data, ssize_t n):
-        chunk, self._spare = self._spare, None
-        if sy_bytes_refill(<PyObject*>chunk, data, n) < 0:
-            chunk = PyBytes_FromStringAndSize(data, n)
-        return chunk
+        return _loop_take_bytes(self, data, n)
 
     cdef void _give_back(self, object chunk) noexcept:
         # Kept as the spare; refilled next time only if nobody else holds it by then.

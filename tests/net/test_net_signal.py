@@ -7,10 +7,10 @@ import gc
 import weakref
 
 import pytest
-from sourcey.signals import Signal
 
 import sourcey
 from sourcey import uv
+from sourcey.signals import Signal
 
 
 def test_signal_is_exported():

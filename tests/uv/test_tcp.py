@@ -960,6 +960,43 @@ def test_start_read_twice_replaces_the_callback(loop, runner):
     close_all(loop, runner, server, client, conn)
 
 
+def test_exception_in_the_read_callback_goes_to_excepthook_and_reading_goes_on(loop, runner):
+    server, client, conn = pair(loop, runner)
+    got = []
+
+    def on_read(h, data, err):
+        got.append(data)
+        if data == b"bad":
+            raise RuntimeError("read callback failed")
+
+    conn.start_read(on_read)
+    client.write(b"bad")
+    with pytest.raises(RuntimeError, match="read callback failed"):
+        runner.until(loop, lambda: loop.callback_errors)
+    client.write(b"good")
+    runner.until(loop, lambda: b"good" in got)
+    assert got == [b"bad", b"good"]
+    close_all(loop, runner, server, client, conn)
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt(), SystemExit(3)])
+def test_keyboard_interrupt_in_the_read_callback_stops_the_loop(loop, runner, exc):
+    server, client, conn = pair(loop, runner)
+    hooked = []
+    loop.excepthook = lambda *args: hooked.append(args)
+
+    def on_read(h, data, err):
+        h.stop_read()
+        raise exc
+
+    conn.start_read(on_read)
+    client.write(b"x")
+    with pytest.raises(type(exc)) as info:
+        runner.run(loop)               # the server keeps it alive: only exc ends it
+    assert info.value is exc and hooked == []
+    close_all(loop, runner, server, client, conn)
+
+
 def test_read_callback_may_close_the_handle(loop, runner):
     server, client, conn = pair(loop, runner)
     calls = []

@@ -165,6 +165,31 @@ def test_many_datagrams_from_a_python_socket(loop, runner):
     close_all(loop, runner, rx)
 
 
+def test_received_bytes_stay_intact_whether_kept_or_not(loop, runner):
+    # The receive path refills the bytes object of a datagram nobody kept with the next
+    # datagram of the same size: a kept one must never change, and a refilled one must
+    # hash as its new content.
+    rx = bound(loop)
+    kept, seen = [], []
+
+    def on_recv(handle, address, flags, data, error):
+        seen.append((bytearray(data), hash(data)))
+        if len(seen) % 2:
+            kept.append(data)
+
+    rx.start_recv(on_recv)
+    expected = [b"datagram %04d" % i for i in range(400)]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for start in range(0, len(expected), 50):
+            for payload in expected[start:start + 50]:
+                s.sendto(payload, rx.getsockname())
+            runner.until(loop, lambda n=start + 50: len(seen) >= n)
+    assert [bytes(copy) for copy, _ in seen] == expected
+    assert all(h == hash(bytes(copy)) for copy, h in seen)
+    assert kept == expected[::2]
+    close_all(loop, runner, rx)
+
+
 def test_sender_addresses_from_alternating_peers(loop, runner):
     rx, got = receiver(loop)
     socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]

@@ -13,4 +13,6 @@ cdef class Stream(Handle):
     cdef size_t _queued(self) noexcept
     cdef Py_ssize_t _try_write_ptr(self, const char* data, size_t length) noexcept
     cdef object _write_now(self, bytes data)
+    # The echo case without raising: bytes written at once (0: take the general path).
+    cdef Py_ssize_t _try_bytes(self, bytes data) noexcept
     cdef int _accept(self, Handle client) except -1

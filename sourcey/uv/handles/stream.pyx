@@ -145,6 +145,26 @@ cdef void _stream_connection(uv.uv_stream_t* server, int status) noexcept:
     self._sync_ref()
 
 
+cdef inline Py_ssize_t _stream_try_bytes(Stream self, bytes data) noexcept:
+    # The echo case, inline and without raising: if the stream is open, on its loop's
+    # thread and has nothing queued, write what the kernel takes of ``data`` at once.
+    # Returns the bytes written; 0 when not tried or nothing went: the caller then takes
+    # the general path, which queues the rest or raises the right error.
+    cdef uv.uv_stream_t* stream = <uv.uv_stream_t*>self._handle
+    cdef uv.uv_buf_t buf
+    cdef int n
+    if stream == NULL or stream.write_queue_size != 0 or PyBytes_GET_SIZE(data) == 0:
+        return 0
+    if self.loop._running and pthread_self() != self.loop._thread:
+        return 0
+    if uv.uv_is_closing(<uv.uv_handle_t*>stream):
+        return 0
+    buf.base = PyBytes_AS_STRING(data)
+    buf.len = <size_t>PyBytes_GET_SIZE(data)
+    n = uv.uv_try_write(stream, &buf, 1)
+    return n if n > 0 else 0
+
+
 cdef class Stream(Handle):
     """Base of TCP and Pipe: reading, writing, shutdown, listen/accept."""
 
@@ -154,19 +174,35 @@ cdef class Stream(Handle):
         self._queued_cb = None
 
     cdef void _on_read(self, const char* data, ssize_t nread) noexcept:
-        cdef Loop loop = self.loop
+        cdef PyObject* args[4]
+        cdef PyObject* result
         callback = self._read_cb
         if callback is None:
             return
-        try:
-            if nread > 0:
-                chunk = loop._take_bytes(data, nread)
-                callback(self, chunk, None)
-                loop._give_back(chunk)
+        if nread > 0:
+            # The hot path: no try block, a vectorcall, errors reported after it.
+            chunk = _loop_refill(self.loop, data, nread)
+            if chunk is None:
+                try:
+                    chunk = PyBytes_FromStringAndSize(data, nread)
+                except BaseException as exc:
+                    self.loop._handle_exception(exc)
+                    return
+            args[0] = NULL
+            args[1] = <PyObject*>self
+            args[2] = <PyObject*>chunk
+            args[3] = <PyObject*>None
+            result = sy_vcall(<PyObject*>callback, &args[1], 3)
+            if result == NULL:
+                self.loop._report_raised()
             else:
-                callback(self, None, <int>nread)
+                Py_DECREF(<object>result)
+            self.loop._spare = chunk      # Loop._give_back, inline
+            return
+        try:
+            callback(self, None, <int>nread)
         except BaseException as exc:
-            loop._handle_exception(exc)
+            self.loop._handle_exception(exc)
 
     def listen(self, callback, int backlog=511):
         """Listen for connections; ``callback(handle, error)`` on each, then ``accept``."""
@@ -210,14 +246,19 @@ cdef class Stream(Handle):
     def write(self, data, callback=None):
         """Write a bytes-like object or a list of them; ``callback(handle, error)`` when
         done. The buffers are held, not copied, until then."""
+        cdef Py_ssize_t n
         if callback is None and type(data) is bytes:
-            self._ensure_open()
-            data = self._write_now(data)
-            if data is None:
+            n = _stream_try_bytes(self, <bytes>data)
+            if n > 0 and n == PyBytes_GET_SIZE(data):
                 return
-            self._write(data, None, None, True)
+            self._ensure_open()
+            self._write(memoryview(data)[n:] if n > 0 else data, None, None, True)
         else:
             self._write(data, callback, None)
+
+    cdef Py_ssize_t _try_bytes(self, bytes data) noexcept:
+        """The echo case for the layers above: see _stream_try_bytes."""
+        return _stream_try_bytes(self, data)
 
     cdef object _write_now(self, bytes data):
         """The echo case, kept short: write one bytes object at once if nothing is

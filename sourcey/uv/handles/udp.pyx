@@ -28,15 +28,81 @@ cdef void _udp_recv(uv.uv_udp_t* handle, ssize_t nread, const uv.uv_buf_t* buf,
         return
     callback = self._recv_cb
     if callback is not None:
-        try:
-            if nread < 0:
-                callback(self, None, 0, None, <int>nread)
-            else:
-                callback(self, self._peer_tuple(addr), flags & uv.UV_UDP_PARTIAL,
-                         PyBytes_FromStringAndSize(buf.base, nread), None)
-        except BaseException as exc:
-            self.loop._handle_exception(exc)
-    self._sync_ref()
+        if nread >= 0 and (flags & uv.UV_UDP_PARTIAL) == 0:
+            _udp_deliver(self, callback, nread, buf, addr)
+        else:
+            try:
+                if nread < 0:
+                    callback(self, None, 0, None, <int>nread)
+                else:
+                    callback(self, _udp_peer(self, addr), uv.UV_UDP_PARTIAL,
+                             _loop_take_bytes(self.loop, buf.base, nread), None)
+            except BaseException as exc:
+                self.loop._handle_exception(exc)
+    # _sync_ref, inline for the common case: still receiving and held.
+    if not self._held or not uv.uv_is_active(<uv.uv_handle_t*>handle):
+        self._sync_ref()
+
+
+cdef inline void _udp_deliver(UDP self, object callback, ssize_t nread,
+                              const uv.uv_buf_t* buf, const uv.sockaddr* addr) noexcept:
+    # A whole datagram to the callback: no try block, a vectorcall, errors reported after
+    # it. The datagram refills the bytes object of an earlier one nobody kept.
+    cdef PyObject* args[6]
+    cdef PyObject* result
+    data = _loop_refill(self.loop, buf.base, nread)
+    try:
+        if data is None:
+            data = PyBytes_FromStringAndSize(buf.base, nread)
+        peer = _udp_peer(self, addr)
+    except BaseException as exc:
+        self.loop._handle_exception(exc)
+        return
+    args[0] = NULL
+    args[1] = <PyObject*>self
+    args[2] = <PyObject*>peer
+    args[3] = <PyObject*>_ZERO
+    args[4] = <PyObject*>data
+    args[5] = <PyObject*>None
+    result = sy_vcall(<PyObject*>callback, &args[1], 5)
+    if result == NULL:
+        self.loop._report_raised()
+    else:
+        Py_DECREF(<object>result)
+    self.loop._spare = data
+
+
+cdef object _ZERO = 0       # the flags of a whole datagram
+
+
+cdef inline object _udp_peer(UDP self, const uv.sockaddr* addr):
+    # UDP._peer_tuple's hit for IPv4, inline: the same sender as last time.
+    cdef const uv.sockaddr_in* a
+    cdef const uv.sockaddr_in* last
+    if self._peer_obj is not None and addr != NULL and addr.sa_family == uv.AF_INET:
+        a = <const uv.sockaddr_in*>addr
+        last = <const uv.sockaddr_in*>&self._peer_key
+        if (last.sin_family == uv.AF_INET and a.sin_port == last.sin_port
+                and a.sin_addr.s_addr == last.sin_addr.s_addr):
+            return self._peer_obj
+    return self._peer_tuple(addr)
+
+
+cdef inline bint _udp_try_reply(UDP self, object address, bytes data) noexcept:
+    # UDP.send's echo case, inline and without raising: ``address`` is the tuple the last
+    # receive handed out, the handle is open, on its loop's thread, with nothing queued.
+    # True if the datagram went; False: take the general path (it queues, or raises).
+    cdef uv.uv_udp_t* handle = <uv.uv_udp_t*>self._handle
+    cdef uv.uv_buf_t buf
+    if address is not self._peer_obj or handle == NULL or handle.send_queue_count != 0:
+        return False
+    if self.loop._running and pthread_self() != self.loop._thread:
+        return False
+    if uv.uv_is_closing(<uv.uv_handle_t*>handle):
+        return False
+    buf.base = PyBytes_AS_STRING(data)
+    buf.len = <size_t>PyBytes_GET_SIZE(data)
+    return uv.uv_udp_try_send(handle, &buf, 1, <uv.sockaddr*>&self._peer_key) >= 0
 
 
 cdef void _udp_sent(uv.uv_udp_send_t* req, int status) noexcept:
@@ -190,6 +256,10 @@ cdef class UDP(Handle):
         cdef BufferSet* bs = NULL
         cdef SendReq* s
         cdef int err
+        if callback is None and type(data) is bytes and address is not None:
+            # The echo case: a reply to the last sender, sent at once.
+            if _udp_try_reply(self, address, <bytes>data):
+                return
         self._ensure_open()
         addr = self._sockaddr(address, &ss)
         if callback is not None:
