@@ -514,6 +514,17 @@ h1_event h1_parser_execute(h1_parser* p, const char* data, size_t len, size_t* c
         /* HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3) */
         case S_VERSION:
         case S_RVERSION:
+            /* the common case at once: "HTTP/1.1" or "HTTP/1.0" whole in this buffer,
+             * within the line and head limits */
+            if (p->sub == 0 && len - i >= 8 && memcmp(data + i, "HTTP/1.", 7) == 0 &&
+                (data[i + 7] == '0' || data[i + 7] == '1') &&
+                run_length(p, data, i, i + 8, C_VCHAR, p->max_start_line) == 8) {
+                TAKE_RUN(8);
+                p->sub = 8;
+                p->version_minor = (uint8_t)(data[i - 1] - '0');
+                p->state = p->state == S_VERSION ? S_REQ_CR : S_RVERSION_SP;
+                continue;
+            }
             if (p->sub < 5) {
                 if (c != (unsigned char)"HTTP/"[p->sub]) FAIL(H1_E_VERSION);
             } else if (p->sub == 5 || p->sub == 7) {
