@@ -268,7 +268,7 @@ class TurnServer:
             log.debug("420 to %s: unknown %s", five[1], [f"{t:#06x}" for t in unknown])
             self._reply(five, sock, self._encode(msg.error_response(420, unknown=unknown)))
             return
-        key, challenge = self.auth.check(msg, five[1], now)
+        key, challenge = self.auth.check(msg, self._nonce_owner(five, msg), now)
         if challenge is not None:
             self._reply(five, sock, self._encode(challenge))
             return
@@ -567,6 +567,19 @@ class TurnServer:
             raise TurnError(508, "too many connections on this allocation") from None
         except OSError as exc:
             raise TurnError(447, f"cannot connect to {peer}: {exc}") from None
+
+    def _nonce_owner(self, five: FiveTuple, msg: Message) -> Address:
+        """The client address a request's nonce is bound to: its own, except for a
+        ConnectionBind naming a waiting connection, which may carry the nonce of its
+        allocation's control connection (turnutils_uclient and other clients reuse
+        it on the new connection, RFC 6062 §5.4)."""
+        if msg.method == stun.CONNECTION_BIND:
+            ident = msg.get(stun.CONNECTION_ID)
+            conn = self._peer_connections.get(ident) if ident is not None else None
+            if conn is not None and conn.relay.allocation is not None:
+                client: Address = conn.relay.allocation.five_tuple[1]
+                return client
+        return five[1]
 
     def _connection_bind(self, five: FiveTuple, msg: Message, key: bytes, sock: Any,
                          now: float) -> None:

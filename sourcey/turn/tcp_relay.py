@@ -115,7 +115,9 @@ class TcpRelay:
         except BaseException:
             self.listener.close()
             raise
-        self.address: Address = self.listener.address
+        address = self.listener.address
+        assert address is not None      # bound above
+        self.address: Address = address
         self.listener.AcceptConnection.attach(self._accepted)
 
     def _new(self, peer: Address, sock: TCPSocket) -> PeerConnection:

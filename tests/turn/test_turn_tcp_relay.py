@@ -3,6 +3,7 @@ sans-IO STUN codec over TCPSockets, a control connection and data connections)
 against a TCP echo peer on 127.0.0.1."""
 
 import pytest
+from test_turn_server import UCLIENT, run_uclient
 
 from sourcey import stun, turn
 from sourcey.net import Address, TCPServer, TCPSocket, UDPSocket
@@ -126,10 +127,12 @@ def permit(ctl, host="127.0.0.1"):
     assert reply.cls == stun.SUCCESS
 
 
-def open_data(loop, runner, address, ident, extra=b""):
-    """A new connection that ConnectionBinds ``ident``; returns it and the reply.
-    After the reply (the last frame the server sends on it) the bytes are raw."""
+def open_data(loop, runner, address, ident, extra=b"", nonce=None):
+    """A new connection that ConnectionBinds ``ident`` (with ``nonce``, or the one
+    a 401 gives it); returns it and the reply. After the reply (the last frame the
+    server sends on it) the bytes are raw."""
     data = Conn(loop, runner, address)
+    data.nonce = nonce
     reply = data.request(stun.CONNECTION_BIND, (stun.CONNECTION_ID, ident), extra=extra)
     leftover = data._buf
     data.raw = bytearray(leftover)
@@ -257,7 +260,9 @@ def test_peer_initiated_connection(loop, runner, server, address):
     assert attempt.get(stun.XOR_PEER_ADDRESS) == incoming.address
     # What the peer sends before the ConnectionBind waits for it.
     incoming.send(b"from peer")
-    data, bound = open_data(loop, runner, address, attempt.get(stun.CONNECTION_ID))
+    # The control connection's nonce is good on the data connection.
+    data, bound = open_data(loop, runner, address, attempt.get(stun.CONNECTION_ID),
+                            nonce=ctl.nonce)
     assert bound.cls == stun.SUCCESS
     runner.until(loop, lambda: bytes(data.raw) == b"from peer", timeout=5)
     data.sock.send(b"from client")
@@ -313,3 +318,18 @@ def test_closing_the_control_connection_closes_everything(loop, runner, server, 
     probe.Close += lambda s: closed.append(True)
     probe.close()
     runner.until(loop, lambda: closed, timeout=5)
+
+
+@pytest.mark.skipif(UCLIENT is None, reason="turnutils_uclient not installed "
+                                            "(apt-get install coturn)")
+def test_turnutils_uclient_tcp_relay(loop, runner, server, address):
+    """coturn's client with -T: two TCP allocations, one Connects to the other's
+    relayed address (ConnectionAttempt there), both ConnectionBind, then messages
+    echo through the two relays."""
+    proc = run_uclient(loop, runner, [UCLIENT, "-T", "-u", "alice", "-w", "pw", "-e",
+                                      "127.0.0.1", "-p", str(address.port), "-n", "10",
+                                      "-m", "1", "127.0.0.1"])
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "tot_recv_msgs=20" in out and "Total lost packets 0 (0.000000%)" in out, out
+    assert server.stats["errors"] == 0
