@@ -1,5 +1,5 @@
 """A TURN server (RFC 8656) on sourcey.net: UDP relays for clients over UDP, TCP and
-TLS.
+TLS, and TCP relays (RFC 6062) for clients over TCP and TLS.
 
     server = TurnServer(loop, realm="example.org",
                         credentials=StaticCredentials({"alice": "secret"}))
@@ -35,7 +35,17 @@ from their receive hook without a Python call; only what the table cannot decide
 requests, TCP and TLS clients) comes to Python. ``stats`` adds both paths' counts;
 ``c_forwarded`` and ``c_dropped`` are the C path's alone.
 
-Not yet here: TCP relays (RFC 6062), DTLS, DONT-FRAGMENT (420).
+TCP relays (RFC 6062, see tcp_relay.py): REQUESTED-TRANSPORT 6 over a TCP or TLS
+connection (442 over UDP) gives a relayed address listening for peers. Connect opens a
+connection from it to a permitted peer (403 without a permission, 446 if one exists,
+447 when it fails) and answers with its CONNECTION-ID; a permitted peer connecting in
+is announced by a ConnectionAttempt indication. Either waits up to 30 s, unread, for a
+ConnectionBind on a new connection of the client (authenticated; its nonce may be the
+control connection's), which then becomes a raw pipe to the peer, with backpressure
+both ways. Everything closes with the allocation. Send, ChannelBind and ChannelData
+are not for TCP allocations (dropped, 400); ``bandwidth`` limits UDP relays only.
+
+Not yet here: DTLS, DONT-FRAGMENT (420).
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ against a TCP echo peer on 127.0.0.1."""
 import pytest
 from test_turn_server import UCLIENT, run_uclient
 
-from sourcey import stun, turn
+from sourcey import stun, turn, uv
 from sourcey.net import Address, TCPServer, TCPSocket, UDPSocket
+from sourcey.turn import tcp_relay
 
 REALM = "sourcey.test"
 USERS = {"alice": "pw", "bob": "pw2"}
@@ -201,6 +202,58 @@ def test_connect_and_data_both_ways(loop, runner, server, address, peer):
     ctl.close()
 
 
+@pytest.mark.parametrize("direction", ["to_peer", "to_client"])
+def test_backpressure(loop, runner, server, address, direction):
+    """A receiver that does not read: the server stops reading the sender once its
+    queue to the receiver is above the high watermark, instead of buffering all that
+    is sent; when the receiver reads again, every byte arrives."""
+    conns = []
+    received = []
+
+    def accepted(sock):
+        conns.append(sock)
+        if direction == "to_peer":
+            sock.pause_reading()
+            sock.Recv += lambda s, data, p: received.append(len(data))
+
+    peer = TCPServer("127.0.0.1", 0, accepted, loop=loop)
+    ctl = Conn(loop, runner, address)
+    allocate_tcp(ctl)
+    permit(ctl)
+    ident = ctl.request(stun.CONNECT, (stun.XOR_PEER_ADDRESS, Address(*peer.address))).get(
+        stun.CONNECTION_ID)
+    data, bound = open_data(loop, runner, address, ident)
+    assert bound.cls == stun.SUCCESS
+    runner.until(loop, lambda: conns, timeout=5)
+    conn = server._peer_connections[ident]
+    if direction == "to_peer":
+        sender, receiver, queue = data.sock, conns[0], conn.sock
+    else:
+        data.sock.pause_reading()
+        data.sock.Recv += lambda s, d, p: received.append(len(d))
+        sender, receiver, queue = conns[0], data.sock, conn.client
+    high = queue.watermarks[0]
+    chunk = b"x" * 65536
+    total = 0
+    # Well beyond what the kernel's socket buffers on the way can hold.
+    while total < 32 * high:
+        sender.send(chunk)
+        total += len(chunk)
+    runner.until(loop, lambda: queue.write_queue_size > high, timeout=10)
+    for _ in range(100):
+        loop.run(uv.UV_RUN_NOWAIT)
+    # Paused: at most the read that crossed the watermark is queued beyond it.
+    assert queue.write_queue_size <= high + 2 * 65536
+    receiver.resume_reading()
+    runner.until(loop, lambda: sum(received) == total, timeout=30)
+    data.close()
+    ctl.close()
+    closed = []
+    peer.listener.Close += lambda s: closed.append(True)
+    peer.close(close_connections=True)
+    runner.until(loop, lambda: closed and conns[0].closed, timeout=5)
+
+
 def test_connect_without_permission_is_403(loop, runner, server, address, peer):
     ctl = Conn(loop, runner, address)
     allocate_tcp(ctl)
@@ -278,6 +331,27 @@ def test_peer_initiated_connection(loop, runner, server, address):
     ctl.close()
 
 
+def test_unbound_connection_is_dropped(loop, runner, server, address, monkeypatch):
+    """A peer connection nobody ConnectionBinds is closed after BIND_TIMEOUT (30 s;
+    shortened here), and its CONNECTION-ID is gone."""
+    monkeypatch.setattr(tcp_relay, "BIND_TIMEOUT", 0.2)
+    ctl = Conn(loop, runner, address)
+    relayed = allocate_tcp(ctl)
+    permit(ctl)
+    incoming = TCPSocket(loop)
+    closed = []
+    incoming.Close += lambda s: closed.append(True)
+    incoming.connect(relayed.host, relayed.port)
+    runner.until(loop, lambda: ctl.indications, timeout=5)
+    ident = ctl.indications.pop().get(stun.CONNECTION_ID)
+    runner.until(loop, lambda: closed, timeout=5)
+    assert not server._peer_connections
+    late = Conn(loop, runner, address)
+    assert error_code(late.request(stun.CONNECTION_BIND, (stun.CONNECTION_ID, ident))) == 400
+    late.close()
+    ctl.close()
+
+
 def test_deleting_the_allocation_closes_data_connections(loop, runner, server, address,
                                                          peer):
     ctl = Conn(loop, runner, address)
@@ -322,11 +396,23 @@ def test_closing_the_control_connection_closes_everything(loop, runner, server, 
 
 @pytest.mark.skipif(UCLIENT is None, reason="turnutils_uclient not installed "
                                             "(apt-get install coturn)")
-def test_turnutils_uclient_tcp_relay(loop, runner, server, address):
+@pytest.mark.parametrize("tls", [False, True], ids=["tcp", "tls"])
+def test_turnutils_uclient_tcp_relay(loop, runner, server, tls):
     """coturn's client with -T: two TCP allocations, one Connects to the other's
     relayed address (ConnectionAttempt there), both ConnectionBind, then messages
-    echo through the two relays."""
-    proc = run_uclient(loop, runner, [UCLIENT, "-T", "-u", "alice", "-w", "pw", "-e",
+    echo through the two relays; over TCP, and over TLS (-S) for every connection."""
+    flags = ["-T"]
+    if tls:
+        import ssl
+
+        trustme = pytest.importorskip("trustme")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        trustme.CA().issue_cert("127.0.0.1").configure_cert(ctx)
+        address = server.listen("127.0.0.1", 0, transport="tls", context=ctx)
+        flags.append("-S")
+    else:
+        address = server.listen("127.0.0.1", 0, transport="tcp")
+    proc = run_uclient(loop, runner, [UCLIENT, *flags, "-u", "alice", "-w", "pw", "-e",
                                       "127.0.0.1", "-p", str(address.port), "-n", "10",
                                       "-m", "1", "127.0.0.1"])
     out = proc.stdout + proc.stderr
