@@ -1,5 +1,6 @@
-"""sourcey.turn: TURN (RFC 8656, RFC 5766): a server for UDP relays (``TurnServer``)
-and a client (``TurnClient``), on these sans-IO pieces:
+"""sourcey.turn: TURN (RFC 8656, RFC 5766): a server (``TurnServer``) for UDP relays
+and, for clients over TCP or TLS, TCP relays (RFC 6062, ``tcp_relay``), and a client
+(``TurnClient``), on these sans-IO pieces:
 
 - ``channel``: ChannelData messages (encode, decode, padding for streams);
 - ``allocation``: allocations, permissions (300 s) and channel bindings (600 s), with
@@ -7,7 +8,7 @@ and a client (``TurnClient``), on these sans-IO pieces:
 - ``auth``: long-term credential authentication (static users, a callable, or the
   REST-API shared secret), with stateless nonces and 401/438 challenges.
 
-TCP relays (RFC 6062) and the C relay path are still to come.
+The UDP relay hot path is in C (``_relay``).
 """
 
 from .allocation import (

@@ -1,5 +1,5 @@
 """A TURN server (RFC 8656) on sourcey.net: UDP relays for clients over UDP, TCP and
-TLS.
+TLS, and TCP relays (RFC 6062) for clients over TCP and TLS.
 
     server = TurnServer(loop, realm="example.org",
                         credentials=StaticCredentials({"alice": "secret"}))
@@ -35,7 +35,17 @@ from their receive hook without a Python call; only what the table cannot decide
 requests, TCP and TLS clients) comes to Python. ``stats`` adds both paths' counts;
 ``c_forwarded`` and ``c_dropped`` are the C path's alone.
 
-Not yet here: TCP relays (RFC 6062), DTLS, DONT-FRAGMENT (420).
+TCP relays (RFC 6062, see tcp_relay.py): REQUESTED-TRANSPORT 6 over a TCP or TLS
+connection (442 over UDP) gives a relayed address listening for peers. Connect opens a
+connection from it to a permitted peer (403 without a permission, 446 if one exists,
+447 when it fails) and answers with its CONNECTION-ID; a permitted peer connecting in
+is announced by a ConnectionAttempt indication. Either waits up to 30 s, unread, for a
+ConnectionBind on a new connection of the client (authenticated; its nonce may be the
+control connection's), which then becomes a raw pipe to the peer, with backpressure
+both ways. Everything closes with the allocation. Send, ChannelBind and ChannelData
+are not for TCP allocations (dropped, 400); ``bandwidth`` limits UDP relays only.
+
+Not yet here: DTLS, DONT-FRAGMENT (420).
 """
 
 from __future__ import annotations
@@ -63,6 +73,7 @@ from .auth import (
     StaticCredentials,
 )
 from .channel import decode_channel_data, encode_channel_data, is_channel_data
+from .tcp_relay import PeerConnection, TcpRelay
 
 log = logging.getLogger("sourcey.turn")
 
@@ -80,12 +91,13 @@ _UNDERSTOOD = frozenset((
     stun.DATA_ATTR, stun.REALM, stun.NONCE, stun.XOR_RELAYED_ADDRESS,
     stun.REQUESTED_ADDRESS_FAMILY, stun.REQUESTED_TRANSPORT, stun.MESSAGE_INTEGRITY_SHA256,
     stun.XOR_MAPPED_ADDRESS, stun.PRIORITY, stun.USE_CANDIDATE, stun.EVEN_PORT,
-    stun.RESERVATION_TOKEN,
+    stun.RESERVATION_TOKEN, stun.CONNECTION_ID,
 ))
 # ADDITIONAL-ADDRESS-FAMILY is comprehension-optional (0x8000): no need to list it.
 RELAY_SLOTS = 10000
 RESERVATION_LIFETIME = 30.0     # RFC 8656 §7.2: about 30 seconds
 _UDP = 17
+_TCP = 6
 
 
 class TurnServer:
@@ -130,6 +142,10 @@ class TurnServer:
         self._senders: dict[FiveTuple, Any] = {}
         self._reservations: dict[bytes, tuple[TurnUDP, float]] = {}
         self._connections: set[Any] = set()
+        # TCP relays (RFC 6062): peer connections by CONNECTION-ID, and the client data
+        # connections piped to one.
+        self._peer_connections: dict[int, PeerConnection] = {}
+        self._bound: dict[Any, PeerConnection] = {}
         self.max_connections = max_connections
         self.bandwidth = bandwidth
         self._sweeper = uv.Timer(self.loop)
@@ -173,27 +189,54 @@ class TurnServer:
         self._connections.add(conn)
         five: FiveTuple = ("tls" if conn.transport == "SSL" else "tcp", conn.peer_address,
                            conn.address)
-        framer = stun.Framer(channel_data=True)
         self._senders[five] = conn
+        buf = bytearray()
 
         def received(sock: Any, data: bytes, peer: Any) -> None:
+            bound = self._bound.get(sock)
+            if bound is not None:
+                bound.to_peer(data)
+                return
+            # Framed here one frame at a time, not by a stun.Framer: after a
+            # ConnectionBind (RFC 6062 §5.4) the rest of the stream is raw data.
+            buf.extend(data)
+            off = 0
             failed = False
+            rest = b""
             try:
-                frames = framer.feed(data)
-            except DecodeError as exc:
-                # Not STUN nor ChannelData: what came before it is served, then the
-                # connection closes (a stream cannot be resynchronised).
-                frames = exc.frames
-                failed = True
-                self._stats["dropped"] += 1
-            for frame in frames:
-                self._from_client(five, frame, sock)
+                with memoryview(buf) as view:
+                    while not sock.closed:
+                        n = stun.frame_length(view[off:], True)
+                        if n < 0:
+                            # Not STUN nor ChannelData: the connection closes (a stream
+                            # cannot be resynchronised).
+                            failed = True
+                            self._stats["dropped"] += 1
+                            break
+                        if n == 0 or n > len(view) - off:
+                            break
+                        size = n
+                        if view[off] & 0xC0:    # ChannelData: without its padding
+                            size = 4 + ((view[off + 2] << 8) | view[off + 3])
+                        frame = bytes(view[off:off + size])
+                        off += n
+                        self._from_client(five, frame, sock)
+                        bound = self._bound.get(sock)
+                        if bound is not None:
+                            rest = bytes(view[off:])
+                            off = len(view)
+                            break
+            finally:
+                del buf[:off]
             if failed:
                 sock.close()
+            elif bound is not None and rest:
+                bound.to_peer(rest)
 
         def closed(sock: Any) -> None:
             # RFC 8656 §3.1: the allocation of a TCP client ends with its connection.
             self._senders.pop(five, None)
+            self._bound.pop(sock, None)
             self._connections.discard(sock)
             alloc = self.table.get(five, self.loop.time())
             if alloc is not None:
@@ -235,11 +278,22 @@ class TurnServer:
             log.debug("420 to %s: unknown %s", five[1], [f"{t:#06x}" for t in unknown])
             self._reply(five, sock, self._encode(msg.error_response(420, unknown=unknown)))
             return
-        key, challenge = self.auth.check(msg, five[1], now)
+        key, challenge = self.auth.check(msg, self._nonce_owner(five, msg), now)
         if challenge is not None:
             self._reply(five, sock, self._encode(challenge))
             return
         assert key is not None
+        if msg.method in (stun.CONNECT, stun.CONNECTION_BIND):
+            try:
+                if msg.method == stun.CONNECT:
+                    self._connect(five, msg, key, sock, now)
+                else:
+                    self._connection_bind(five, msg, key, sock, now)
+            except TurnError as exc:
+                self._stats["errors"] += 1
+                self._reply(five, sock, self._encode(
+                    msg.error_response(exc.code, exc.reason), key))
+            return
         if msg.method == stun.ALLOCATE:
             # A retransmitted Allocate (its response was lost) gets that response again,
             # not a 437 (RFC 8656 §7.2).
@@ -264,13 +318,9 @@ class TurnServer:
     def _request(self, five: FiveTuple, msg: Message, now: float) -> Message:
         if msg.method == stun.ALLOCATE:
             return self._allocate(five, msg, now)
-        alloc = self.table.get(five, now)
         if msg.method not in (stun.REFRESH, stun.CREATE_PERMISSION, stun.CHANNEL_BIND):
             raise TurnError(400, "unsupported method")
-        if alloc is None:
-            raise TurnError(437, "no allocation for this 5-tuple")
-        if alloc.username != msg.get(stun.USERNAME):
-            raise TurnError(441, "the allocation belongs to another user")
+        alloc = self._owned(five, msg, now)
         if msg.method == stun.REFRESH:
             family = msg.get(stun.REQUESTED_ADDRESS_FAMILY)
             if family is not None and _family(family) not in _families(alloc):
@@ -292,6 +342,8 @@ class TurnServer:
                 if alloc.slot >= 0:
                     self.relay.permit(alloc.slot, peer.host, alloc.permissions[peer.host])
         else:
+            if isinstance(alloc.data, TcpRelay):
+                raise TurnError(400, "no channels on a TCP allocation")
             channel = msg.get(stun.CHANNEL_NUMBER)
             if channel is None:
                 raise TurnError(400, "CHANNEL-NUMBER is missing")
@@ -302,14 +354,27 @@ class TurnServer:
                 self.relay.permit(alloc.slot, peer.host, alloc.permissions[peer.host])
         return msg.response()
 
+    def _owned(self, five: FiveTuple, msg: Message, now: float) -> Allocation:
+        """The allocation of ``five``, which must be the requester's (437, 441)."""
+        alloc = self.table.get(five, now)
+        if alloc is None:
+            raise TurnError(437, "no allocation for this 5-tuple")
+        if alloc.username != msg.get(stun.USERNAME):
+            raise TurnError(441, "the allocation belongs to another user")
+        return alloc
+
     def _allocate(self, five: FiveTuple, msg: Message, now: float) -> Message:
         if self.table.get(five, now) is not None:
             raise TurnError(437, "the 5-tuple already has an allocation")
         transport = msg.get(stun.REQUESTED_TRANSPORT)
         if transport is None:
             raise TurnError(400, "REQUESTED-TRANSPORT is missing")
-        if transport != _UDP:
-            raise TurnError(442, "only UDP relays")
+        if transport not in (_UDP, _TCP):
+            raise TurnError(442, "only UDP and TCP relays")
+        tcp = transport == _TCP
+        if tcp and five[0] == "udp":
+            # RFC 6062 §5.1: a TCP allocation is made over a TCP or TLS connection.
+            raise TurnError(442, "a TCP relay needs a TCP or TLS control connection")
         family = _family(msg.get(stun.REQUESTED_ADDRESS_FAMILY, 1))
         host = self.relay_hosts.get(family)
         if host is None:
@@ -324,7 +389,13 @@ class TurnServer:
             raise TurnError(400, "ADDITIONAL-ADDRESS-FAMILY is IPv6, without "
                                  "REQUESTED-ADDRESS-FAMILY or RESERVATION-TOKEN")
         reserve = None
-        if token is not None:
+        relay: Any
+        if tcp:
+            if even is not None or token is not None or additional is not None:
+                raise TurnError(400, "EVEN-PORT, RESERVATION-TOKEN and "
+                                     "ADDITIONAL-ADDRESS-FAMILY are for UDP relays")
+            relay = self._open_tcp_relay(host)
+        elif token is not None:
             if even is not None or stun.REQUESTED_ADDRESS_FAMILY in msg:
                 raise TurnError(400, "RESERVATION-TOKEN with EVEN-PORT or an address family")
             relay = self._claim(token, now)
@@ -333,12 +404,19 @@ class TurnServer:
                 raise TurnError(508, "too many port reservations")    # bounded, too
             relay, reserve = self._open_relay(host, even is not None, bool(even))
         lifetime = self.table.lifetime(msg.get(stun.LIFETIME))
-        relayed = _address(relay)
-        alloc = self.table.create(five, relayed, username, lifetime, now)
+        relayed = relay.address if tcp else _address(relay)
+        try:
+            alloc = self.table.create(five, relayed, username, lifetime, now)
+        except BaseException:
+            relay.close()
+            raise
         alloc.data = relay
-        if self.bandwidth:
-            alloc.bandwidth = TokenBucket(self.bandwidth)
-        relay.start_recv(self._peer_reader(alloc))
+        if tcp:
+            relay.allocation = alloc
+        else:
+            if self.bandwidth:
+                alloc.bandwidth = TokenBucket(self.bandwidth)
+            relay.start_recv(self._peer_reader(alloc))
         self._stats["allocations"] += 1
         log.debug("allocation %s for %s on %s", relayed, username, five)
         reply = msg.response()
@@ -378,7 +456,8 @@ class TurnServer:
             port = random.randint(low, high)
             if even:
                 port &= ~1
-            if port < low or (reserve and port + 1 > high):
+            if (port < low or (reserve and port + 1 > high) or self._taken(host, port)
+                    or (reserve and self._taken(host, port + 1))):
                 continue
             socks: list[TurnUDP] = []
             try:
@@ -389,6 +468,27 @@ class TurnServer:
                     sock.close()
                 continue
             return socks[0], socks[1] if reserve else None
+        raise TurnError(508, "no relay port free")
+
+    def _taken(self, host: str, port: int) -> bool:
+        """Whether ``host:port`` is an allocation's relayed address already (of the
+        other transport: the table knows addresses, not protocols)."""
+        return self.table.by_relayed(Address(host, port), self.loop.time()) is not None
+
+    def _open_tcp_relay(self, host: str) -> TcpRelay:
+        """A TCP relay listening on a free port of the range; 508 when none is found.
+        Ports held by UDP reservations are skipped too, for their later claim."""
+        low, high = self.relay_ports
+        reserved = {_address(sock).port for sock, _ in self._reservations.values()}
+        for _ in range(min(32, high - low + 1)):
+            port = random.randint(low, high)
+            if port in reserved or self._taken(host, port):
+                continue
+            try:
+                return TcpRelay(self.loop, host, port, self._peer_connections,
+                                accept=self._peer_permitted, attempt=self._attempt)
+            except OSError:
+                continue
         raise TurnError(508, "no relay port free")
 
     def _claim(self, token: bytes, now: float) -> TurnUDP:
@@ -412,6 +512,7 @@ class TurnServer:
         peer = msg.get(stun.XOR_PEER_ADDRESS)
         data = msg.get(stun.DATA_ATTR)
         if (alloc is None or peer is None or data is None
+                or isinstance(alloc.data, TcpRelay)
                 or not alloc.has_permission(peer.host, now)
                 or (alloc.bandwidth is not None and not alloc.bandwidth.take(len(data), now))):
             self._stats["dropped"] += 1
@@ -429,6 +530,7 @@ class TurnServer:
             except DecodeError:
                 pass
         if (alloc is None or peer is None or payload is None
+                or isinstance(alloc.data, TcpRelay)
                 or not alloc.has_permission(peer.host, now)
                 or (alloc.bandwidth is not None
                     and not alloc.bandwidth.take(len(payload), now))):
@@ -436,6 +538,85 @@ class TurnServer:
             return
         _relay_for(alloc, peer).send(peer, payload)
         self._stats["to_peer"] += 1
+
+    # -- TCP relays (RFC 6062) -------------------------------------------------------------
+
+    def _connect(self, five: FiveTuple, msg: Message, key: bytes, sock: Any,
+                 now: float) -> None:
+        """Connect (§5.2): answered once the connection to the peer is made (with its
+        CONNECTION-ID) or has failed (447)."""
+        alloc = self._owned(five, msg, now)
+        relay = alloc.data
+        if not isinstance(relay, TcpRelay):
+            raise TurnError(400, "Connect is for TCP allocations")
+        peer = msg.get(stun.XOR_PEER_ADDRESS)
+        if peer is None:
+            raise TurnError(400, "XOR-PEER-ADDRESS is missing")
+        self._check_peer(alloc, peer)
+        if not alloc.has_permission(peer.host, now):
+            raise TurnError(403, f"no permission for {peer.host}")
+
+        def done(conn: PeerConnection | None, exc: BaseException | None) -> None:
+            if sock.closed:
+                if conn is not None:
+                    conn.close()
+                return
+            if conn is None:
+                self._stats["errors"] += 1
+                log.debug("Connect to %s failed: %s", peer, exc)
+                reply = msg.error_response(447, f"connection to {peer} failed")
+            else:
+                reply = msg.response().add(stun.CONNECTION_ID, conn.id)
+            self._reply(five, sock, self._encode(reply, key))
+
+        try:
+            relay.connect(peer, done)
+        except FileExistsError:
+            raise TurnError(446, f"a connection to {peer} exists") from None
+        except OverflowError:
+            raise TurnError(508, "too many connections on this allocation") from None
+        except OSError as exc:
+            raise TurnError(447, f"cannot connect to {peer}: {exc}") from None
+
+    def _nonce_owner(self, five: FiveTuple, msg: Message) -> Address:
+        """The client address a request's nonce is bound to: its own, except for a
+        ConnectionBind naming a waiting connection, which may carry the nonce of its
+        allocation's control connection (turnutils_uclient and other clients reuse
+        it on the new connection, RFC 6062 §5.4)."""
+        if msg.method == stun.CONNECTION_BIND:
+            ident = msg.get(stun.CONNECTION_ID)
+            conn = self._peer_connections.get(ident) if ident is not None else None
+            if conn is not None and conn.relay.allocation is not None:
+                client: Address = conn.relay.allocation.five_tuple[1]
+                return client
+        return five[1]
+
+    def _connection_bind(self, five: FiveTuple, msg: Message, key: bytes, sock: Any,
+                         now: float) -> None:
+        """ConnectionBind (§5.4): a new connection of the client becomes the data
+        connection of a peer connection waiting for it."""
+        if five[0] == "udp" or self.table.get(five, now) is not None:
+            raise TurnError(400, "ConnectionBind is for a new TCP or TLS connection")
+        ident = msg.get(stun.CONNECTION_ID)
+        conn = self._peer_connections.get(ident) if ident is not None else None
+        if conn is None or conn.state != "waiting":
+            raise TurnError(400, "no connection waiting for that CONNECTION-ID")
+        if conn.relay.allocation.username != msg.get(stun.USERNAME):
+            raise TurnError(441, "the connection belongs to another user")
+        self._reply(five, sock, self._encode(msg.response(), key))
+        self._senders.pop(five, None)
+        self._bound[sock] = conn
+        conn.bind(sock)
+
+    def _peer_permitted(self, relay: TcpRelay, peer: Address) -> bool:
+        alloc = relay.allocation
+        return alloc is not None and alloc.has_permission(peer.host, self.loop.time())
+
+    def _attempt(self, relay: TcpRelay, conn: PeerConnection) -> None:
+        """A peer connected to the relayed address: ConnectionAttempt (§5.3)."""
+        indication = Message(stun.CONNECTION_ATTEMPT, stun.INDICATION)
+        indication.add(stun.CONNECTION_ID, conn.id).add(stun.XOR_PEER_ADDRESS, conn.peer)
+        self._to_client(relay.allocation.five_tuple, self._encode(indication))
 
     # -- from a peer -----------------------------------------------------------------------
 
