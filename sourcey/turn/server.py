@@ -95,6 +95,8 @@ _UNDERSTOOD = frozenset((
 ))
 # ADDITIONAL-ADDRESS-FAMILY is comprehension-optional (0x8000): no need to list it.
 RELAY_SLOTS = 10000
+# ADDITIONAL-ADDRESS-FAMILY's codepoint before RFC 8656 gave it 0x8000
+_DRAFT_ADDITIONAL_ADDRESS_FAMILY = 0x8032
 RESERVATION_LIFETIME = 30.0     # RFC 8656 §7.2: about 30 seconds
 _UDP = 17
 _TCP = 6
@@ -384,6 +386,13 @@ class TurnServer:
         even = msg.get(stun.EVEN_PORT)
         token = msg.get(stun.RESERVATION_TOKEN)
         additional = msg.get(stun.ADDITIONAL_ADDRESS_FAMILY)
+        if additional is None:
+            # coturn's turnutils_uclient -Z still sends the codepoint of the turnbis
+            # drafts: taken as the same attribute, else its client gets an IPv4-only
+            # allocation and fails its IPv6 refresh
+            draft = msg.get_raw(_DRAFT_ADDITIONAL_ADDRESS_FAMILY)
+            if draft:
+                additional = draft[0]
         if additional is not None and (additional != 2 or token is not None
                                        or stun.REQUESTED_ADDRESS_FAMILY in msg):
             raise TurnError(400, "ADDITIONAL-ADDRESS-FAMILY is IPv6, without "

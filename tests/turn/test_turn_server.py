@@ -610,6 +610,24 @@ def test_dual_allocation(loop, runner, peer):
         runner.until(loop, lambda: closed, timeout=5)
 
 
+@pytest.mark.skipif(not _has_ipv6(), reason="no IPv6 loopback on this machine")
+def test_dual_allocation_with_the_draft_codepoint(loop, runner):
+    """ADDITIONAL-ADDRESS-FAMILY under its turnbis-draft number 0x8032, as coturn's
+    turnutils_uclient -Z sends it, gives the dual allocation too."""
+    srv = turn.TurnServer(loop, realm=REALM, credentials=turn.StaticCredentials(USERS),
+                          relay_hosts=["127.0.0.1", "::1"])
+    c = Client(loop, runner, srv.listen("127.0.0.1", 0))
+    try:
+        reply = c.request(stun.ALLOCATE, (stun.REQUESTED_TRANSPORT, 17),
+                          (0x8032, b"\x02\x00\x00\x00"))
+        hosts = [a.host for a in reply.get_all(stun.XOR_RELAYED_ADDRESS)]
+        assert hosts == ["127.0.0.1", "::1"]
+    finally:
+        c.close()
+        srv.close()
+        runner.run(loop, timeout=5)
+
+
 def test_dual_allocation_without_ipv6_relay(server, client):
     """relay_hosts has no IPv6 address: the IPv4 relay stands, ADDRESS-ERROR-CODE 440."""
     reply = client.request(stun.ALLOCATE, (stun.REQUESTED_TRANSPORT, 17),
