@@ -186,7 +186,7 @@ def test_random_fuzz_bounded():
     rng = random.Random(5769)
     seeds = VALID + [stun.Message(stun.BINDING, stun.REQUEST, TXID, [
         (stun.PASSWORD_ALGORITHMS, [(1, b""), (2, b"")]), (stun.ERROR_CODE, (420, "x")),
-        (stun.UNKNOWN_ATTRIBUTES, [1, 2, 3]), (stun.MAPPED_ADDRESS, ("10.0.0.1", 9))]).encode(
+        (stun.UNKNOWN_ATTRIBUTES, [1, 2, 3]), (stun.MAPPED_ADDRESS, ("192.0.2.1", 9))]).encode(
         b"k", fingerprint=True)]
     deadline = time.monotonic() + 1.5
     decoded = 0

@@ -321,7 +321,7 @@ def test_command_line(tmp_path):
 
 @pytest.mark.parametrize("software", ["sourcey", "", "x" * 763, "é" * 5])
 @pytest.mark.parametrize("fingerprint", [True, False])
-@pytest.mark.parametrize("peer", [PEER, ("2001:db8::9", 65535), ("::ffff:10.1.2.3", 1)])
+@pytest.mark.parametrize("peer", [PEER, ("2001:db8::9", 65535), ("::ffff:198.51.100.3", 1)])
 def test_fast_path_matches_the_general_path(software, fingerprint, peer):
     """The C fast path gives the bytes the Message-based path gives, and steps aside
     (None) for everything but a plain valid Binding request."""
