@@ -150,18 +150,12 @@ def main() -> None:
         chat = ChatServer(loop, args.host, args.port, args.sendq, args.max_line)
     except OSError as exc:
         sys.exit(f"chat_server: cannot listen on {args.host}:{args.port}: {exc}")
-    signals: list[uv.Signal] = []
 
-    def on_signal(handle: uv.Signal, signum: int) -> None:
+    def on_signal(signum: int) -> None:
         print(f"{signal.Signals(signum).name}: closing {len(chat.clients)} connection(s)")
         chat.close()
-        for sig in signals:
-            sig.close()
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        sig = uv.Signal(loop)
-        sig.start(on_signal, signum)
-        signals.append(sig)
+    uv.close_on_signals(loop, on_signal=on_signal)
     print(f"chat server on {chat.server.address}; Ctrl-C stops it", flush=True)
     loop.run()
 

@@ -37,18 +37,12 @@ def main() -> None:
         host, port = server.listen(args.host, args.port)
     except OSError as exc:
         sys.exit(f"http_hello: cannot listen on {args.host}:{args.port}: {exc}")
-    signals: list[uv.Signal] = []
 
-    def on_signal(handle: uv.Signal, signum: int) -> None:
+    def on_signal(signum: int) -> None:
         print(f"{signal.Signals(signum).name}: closing")
         server.close()
-        for sig in signals:
-            sig.close()
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        sig = uv.Signal(loop)
-        sig.start(on_signal, signum)
-        signals.append(sig)
+    uv.close_on_signals(loop, on_signal=on_signal)
     print(f"HTTP server on http://{host}:{port}/; Ctrl-C stops it", flush=True)
     loop.run()
 

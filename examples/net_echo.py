@@ -80,19 +80,13 @@ def main() -> None:
         server = serve(loop, args)
     except OSError as exc:
         sys.exit(f"net_echo: cannot listen on {args.host}:{args.port}: {exc}")
-    signals: list[uv.Signal] = []
 
-    def on_signal(handle: uv.Signal, signum: int) -> None:
+    def on_signal(signum: int) -> None:
         print(f"{signal.Signals(signum).name}: closing {len(server.connections)} "
               f"connection(s)")
         server.close(close_connections=True)
-        for sig in signals:
-            sig.close()
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        sig = uv.Signal(loop)
-        sig.start(on_signal, signum)
-        signals.append(sig)
+    uv.close_on_signals(loop, on_signal=on_signal)
     kind = "TLS" if args.tls else "TCP"
     print(f"{kind} echo server on {server.address}; Ctrl-C stops it", flush=True)
     loop.run()

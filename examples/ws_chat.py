@@ -94,19 +94,13 @@ def main() -> None:
         chat = Chat(loop, args.host, args.port, args.sendq, args.max_message)
     except OSError as exc:
         sys.exit(f"ws_chat: cannot listen on {args.host}:{args.port}: {exc}")
-    signals: list[uv.Signal] = []
 
-    def on_signal(handle: uv.Signal, signum: int) -> None:
+    def on_signal(signum: int) -> None:
         print(f"{signal.Signals(signum).name}: closing {len(chat.names)} connection(s)",
               flush=True)
         chat.close()
-        for sig in signals:
-            sig.close()
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        sig = uv.Signal(loop)
-        sig.start(on_signal, signum)
-        signals.append(sig)
+    uv.close_on_signals(loop, on_signal=on_signal)
     print(f"ws chat on ws://{args.host}:{chat.server.port}/; Ctrl-C stops it", flush=True)
     loop.run()
 

@@ -52,19 +52,13 @@ def main() -> None:
                                  max_message=args.max_message)
     except OSError as exc:
         sys.exit(f"ws_echo: cannot listen on {args.host}:{args.port}: {exc}")
-    signals: list[uv.Signal] = []
 
-    def on_signal(handle: uv.Signal, signum: int) -> None:
+    def on_signal(signum: int) -> None:
         print(f"{signal.Signals(signum).name}: closing {len(server.connections)} "
               f"connection(s)", flush=True)
         server.close(close_connections=True)
-        for sig in signals:
-            sig.close()
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        sig = uv.Signal(loop)
-        sig.start(on_signal, signum)
-        signals.append(sig)
+    uv.close_on_signals(loop, on_signal=on_signal)
     print(f"ws echo server on ws://{args.host}:{server.port}/; Ctrl-C stops it", flush=True)
     loop.run()
 

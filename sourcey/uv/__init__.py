@@ -58,10 +58,12 @@ from ._core import (
     Timer,
     WorkRequest,
 )
+from .stop import close_on_signals
 
 __all__ = [
     "Async", "Check", "Handle", "Idle", "Loop", "Pipe", "Poll", "Prepare", "Signal",
     "Stream", "TCP", "Timer", "UDP", "WorkRequest", "dns", "errno", "error", "util",
+    "close_on_signals",
     "DEBUG", "LIBUV_VERSION",
     "UV_RUN_DEFAULT", "UV_RUN_ONCE", "UV_RUN_NOWAIT",
     "UV_UNKNOWN_HANDLE", "UV_ASYNC", "UV_CHECK", "UV_FS_EVENT", "UV_FS_POLL", "UV_HANDLE",

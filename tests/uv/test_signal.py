@@ -161,3 +161,18 @@ def test_errors(loop, runner):
     with pytest.raises(uv.error.HandleClosedError):
         sig.stop()
     runner.run(loop)
+
+
+def test_close_on_signals_closes_what_keeps_the_loop_alive(loop, runner):
+    """The first watched signal: on_signal runs, then the closables and the watchers
+    close, and run() returns by itself."""
+    seen = []
+    timer = uv.Timer(loop)
+    timer.start(lambda t: None, 60.0, 60.0)         # would keep the loop alive
+    watchers = uv.close_on_signals(loop, timer, signums=(SIG, signal.SIGUSR2),
+                                   on_signal=seen.append)
+    assert [w.signum for w in watchers] == [SIG, signal.SIGUSR2]
+    loop.queue_work(kill_self)                      # sent while run() is waiting
+    runner.run(loop, timeout=5)
+    assert seen == [SIG]
+    assert timer.closed and all(w.closed for w in watchers)
