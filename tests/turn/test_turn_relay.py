@@ -4,36 +4,13 @@ handles. The server's Python counters (``_stats``) stay at zero for what C forwa
 which is how these tests see that no Python ran per datagram."""
 
 import pytest
-from test_turn_server import REALM, USERS, Client, Peer, error_code
+from test_turn_server import Client, error_code
+from turnlib import REALM, USERS, Peer
 
 from sourcey import stun, turn, uv
 from sourcey.net import UDPSocket
 from sourcey.turn import allocation
 from sourcey.turn._relay import RelayTable
-
-
-@pytest.fixture
-def make_server(loop, runner):
-    made = []
-
-    def make(**kw):
-        kw.setdefault("allowed_peers", ["127.0.0.0/8"])
-        srv = turn.TurnServer(loop, realm=REALM, credentials=turn.StaticCredentials(USERS),
-                              relay_hosts=["127.0.0.1"], **kw)
-        made.append(srv)
-        return srv
-
-    yield make
-    for srv in made:
-        srv.close()
-    runner.run(loop)
-
-
-@pytest.fixture
-def peer(loop, runner):
-    p = Peer(loop, runner)
-    yield p
-    p.close()
 
 
 @pytest.fixture

@@ -8,29 +8,10 @@ import tempfile
 import threading
 
 import pytest
+from turnlib import REALM, USERS, Peer
 
 from sourcey import stun, turn, uv
 from sourcey.net import Address, TCPSocket, UDPSocket
-
-REALM = "sourcey.test"
-USERS = {"alice": "pw", "bob": "pw2"}
-
-
-@pytest.fixture
-def make_server(loop, runner):
-    made = []
-
-    def make(**kw):
-        kw.setdefault("allowed_peers", ["127.0.0.0/8"])
-        srv = turn.TurnServer(loop, realm=REALM, credentials=turn.StaticCredentials(USERS),
-                              relay_hosts=["127.0.0.1"], **kw)
-        made.append(srv)
-        return srv
-
-    yield make
-    for srv in made:
-        srv.close()
-    runner.run(loop)
 
 
 @pytest.fixture
@@ -107,34 +88,9 @@ class Client:
         self.runner.until(self.loop, lambda: self.closed, timeout=5)
 
 
-class Peer:
-    """A UDP peer on 127.0.0.1 recording what it receives."""
-
-    def __init__(self, loop, runner):
-        self.loop, self.runner = loop, runner
-        self.received = []
-        self.closed = []
-        self.sock = UDPSocket(loop)
-        self.sock.bind("127.0.0.1", 0)
-        self.address = self.sock.address
-        self.sock.Recv += lambda s, data, peer: self.received.append((data, peer))
-        self.sock.Close += lambda s: self.closed.append(True)
-
-    def close(self):
-        self.sock.close()
-        self.runner.until(self.loop, lambda: self.closed, timeout=5)
-
-
 def error_code(reply):
     assert reply.cls == stun.ERROR
     return reply.get(stun.ERROR_CODE)[0]
-
-
-@pytest.fixture
-def peer(loop, runner):
-    p = Peer(loop, runner)
-    yield p
-    p.close()
 
 
 @pytest.fixture
