@@ -56,7 +56,6 @@ cdef class Response:
     cdef bint _keep
     cdef bint _nobody
     cdef bint _aborted
-    cdef bint _upgraded
     cdef long long _declared        # the handler's Content-Length; -1: none
     cdef long long _sent            # body bytes sent against it
     cdef list _out                  # output produced while earlier responses are pending
@@ -113,7 +112,7 @@ cdef class _Session:
     cdef int _on_message(self) except -1
     cdef int _upgrade_ready(self) except -1
     cdef int _dispatch(self, Request request) except -1
-    cdef int _handler_failed(self, Request request, Response response) except -1
+    cdef int _handler_failed(self, Response response) except -1
     cdef int _parse_error(self) except -1
     cdef int _error(self, int status, str reason) except -1
     cdef int _continue(self, Request request) except -1

@@ -275,7 +275,6 @@ cdef class Response:
         self.status = 101
         self._started = True
         self._done = True
-        self._upgraded = True
         del session.pending[0]
         return session._detach()
 

@@ -380,12 +380,12 @@ cdef class _Session:
         except Exception:
             _log.exception("sourcey.http.Server: handler failed on %s %s from %s",
                            request.method, request.target, self.peer)
-            self._handler_failed(request, response)
+            self._handler_failed(response)
         if len(self.pending) >= _MAX_PENDING:
             self._update_reading()
         return 0
 
-    cdef int _handler_failed(self, Request request, Response response) except -1:
+    cdef int _handler_failed(self, Response response) except -1:
         if response._done or self.gone:
             return 0
         if response._started:
