@@ -3,7 +3,17 @@
 #   make test    builds the debug build (leak counters on) and runs the tests
 # Both create .venv, fetch libuv 1.50.0 into vendor/libuv/ and build as needed.
 
-PYTHON ?= python3
+# The distribution's interpreter first: Debian's and Ubuntu's python3 are built with PGO
+# and LTO and link libpython statically, and run the Python side of every benchmark row
+# about 10 % faster than a default source build (pyenv's, say). It is taken if it is
+# >= 3.10 and has venv (python3-venv) and its headers (python3-dev); else python3.
+PY_USABLE := import ensurepip, os, sys, sysconfig; \
+	sys.exit(sys.version_info < (3, 10) or \
+	not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))
+ifndef PYTHON
+PYTHON := $(firstword $(foreach p,/usr/bin/python3,$(shell $(p) -c '$(PY_USABLE)' \
+	2>/dev/null && echo $(p))) python3)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 DEBUG_LIB := build/debug/lib
@@ -16,7 +26,7 @@ all: build debug
 
 venv: $(VENV)/.stamp
 $(VENV)/.stamp: pyproject.toml Makefile
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "Cython>=3.1" "setuptools>=77" wheel build \
 		pytest pytest-timeout pytest-benchmark uvloop httptools aiohttp trustme \

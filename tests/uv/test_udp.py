@@ -37,15 +37,15 @@ def close_all(loop, runner, *handles):
     runner.run(loop)
 
 
-def bound(loop, host="127.0.0.1", flags=0):
-    udp = uv.UDP(loop)
+def bound(loop, host="127.0.0.1", flags=0, recvmmsg=False):
+    udp = uv.UDP(loop, recvmmsg=recvmmsg)
     udp.bind((host, 0), flags)
     return udp
 
 
-def receiver(loop, host="127.0.0.1"):
+def receiver(loop, host="127.0.0.1", recvmmsg=False):
     """A bound UDP receiving into a list of (handle, address, flags, data, error)."""
-    udp = bound(loop, host)
+    udp = bound(loop, host, recvmmsg=recvmmsg)
     got = []
     udp.start_recv(lambda *args: got.append(args))
     return udp, got
@@ -147,9 +147,10 @@ def test_send_callback_runs_once_each_with_none(loop, runner):
     assert len(calls) == 100
 
 
-def test_many_datagrams_from_a_python_socket(loop, runner):
-    rx, got = receiver(loop)
-    assert rx.using_recvmmsg
+@pytest.mark.parametrize("recvmmsg", [False, True])
+def test_many_datagrams_from_a_python_socket(loop, runner, recvmmsg):
+    rx, got = receiver(loop, recvmmsg=recvmmsg)
+    assert rx.using_recvmmsg is recvmmsg
     address = rx.getsockname()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -323,8 +324,9 @@ def test_start_recv_twice_replaces_and_stop_recv_stops(loop, runner):
     close_all(loop, runner, rx, tx)
 
 
-def test_recv_callback_may_close_the_handle(loop, runner):
-    rx = bound(loop)
+@pytest.mark.parametrize("recvmmsg", [False, True])
+def test_recv_callback_may_close_the_handle(loop, runner, recvmmsg):
+    rx = bound(loop, recvmmsg=recvmmsg)
     tx = bound(loop)
     calls = []
 
@@ -334,7 +336,7 @@ def test_recv_callback_may_close_the_handle(loop, runner):
 
     rx.start_recv(on_recv)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        for i in range(30):                   # more than one recvmmsg batch
+        for i in range(30):                   # more than one read, or recvmmsg batch
             s.sendto(b"%d" % i, rx.getsockname())
         runner.until(loop, lambda: rx.closed)
         for _ in range(3):

@@ -1,4 +1,4 @@
-# UDP: datagrams, received with recvmmsg into the loop's datagram buffer.
+# UDP: datagrams, received into the loop's datagram buffer (with recvmmsg if asked).
 
 ctypedef struct SendReq:
     uv.uv_udp_send_t req
@@ -125,14 +125,19 @@ cdef void _udp_sent(uv.uv_udp_send_t* req, int status) noexcept:
 
 
 cdef class UDP(Handle):
-    """A UDP socket: ``UDP(loop, family=socket.AF_UNSPEC)``. Receives use recvmmsg."""
+    """A UDP socket: ``UDP(loop, family=socket.AF_UNSPEC, *, recvmmsg=False)``.
 
-    def __init__(self, Loop loop not None, int family=uv.AF_UNSPEC):
+    ``recvmmsg=True`` reads up to 20 waiting datagrams per system call: fewer calls under
+    a sustained flood, but every datagram of a batch waits for the whole batch to be read,
+    which costs latency (and, for a few datagrams in flight, throughput) otherwise.
+    """
+
+    def __init__(self, Loop loop not None, int family=uv.AF_UNSPEC, *, bint recvmmsg=False):
         cdef int err
         _check_family(family)
         self._alloc(loop, uv.UV_UDP, _error.UDPError)
         err = uv.uv_udp_init_ex(loop.uvloop, <uv.uv_udp_t*>self._handle,
-                                <unsigned int>family | uv.UV_UDP_RECVMMSG)
+                                <unsigned int>family | (uv.UV_UDP_RECVMMSG if recvmmsg else 0))
         if err < 0:
             self._free()
             self._raise(err)
