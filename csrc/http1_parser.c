@@ -119,6 +119,97 @@ static size_t run_length(const h1_parser* p, const char* data, size_t i, size_t 
     return k;
 }
 
+/* How many bytes from data[i] (of len) the head can take as one piece: under the line
+ * limit and the head's limits, as APPEND checks them byte by byte. */
+static size_t line_room(const h1_parser* p, size_t i, size_t len, uint32_t linemax) {
+    size_t used = p->hlen - p->line_start, room, n = len - i;
+    if (used >= linemax || p->head_bytes >= p->max_head || p->hlen >= p->head_cap) return 0;
+    room = linemax - used;
+    if (p->max_head - p->head_bytes < room) room = p->max_head - p->head_bytes;
+    if (p->head_cap - p->hlen < room) room = p->head_cap - p->hlen;
+    return n < room ? n : room;
+}
+
+/* The fast paths for a whole line in one buffer. They take a well-formed line, within
+ * every limit, up to and including its CR, in one copy, and leave the parser where the
+ * byte-at-a-time way would be before the LF (which that way then takes, with its checks
+ * and events). Anything else, a line cut by the buffer's end included, they leave alone
+ * (return 0), and the byte-at-a-time way parses it and reports what is wrong exactly
+ * where it is. */
+
+/* request-line = method SP request-target SP "HTTP/1." ("0" / "1") CR, at S_START. */
+static size_t fast_request_line(h1_parser* p, const char* data, size_t i, size_t len) {
+    const unsigned char* s = (const unsigned char*)data + i;
+    size_t n = line_room(p, i, len, p->max_start_line), k = 0, m, t;
+    while (k < n && (byte_class[s[k]] & C_TCHAR)) k++;
+    if (k == 0 || k >= n || s[k] != ' ') return 0;
+    m = k++;
+    t = k;
+    while (k < n && (byte_class[s[k]] & C_VCHAR)) k++;
+    if (k == t || n - k < 10 || s[k] != ' ' || memcmp(s + k + 1, "HTTP/1.", 7) != 0 ||
+        (s[k + 8] != '0' && s[k + 8] != '1') || s[k + 9] != '\r')
+        return 0;
+    memcpy(p->head, s, k + 10);
+    p->head_start = p->total + i;
+    p->hlen = (uint32_t)(k + 10);
+    p->head_bytes += (uint32_t)(k + 10);
+    p->line_start = 0;
+    p->method.off = 0;
+    p->method.len = (uint32_t)m;
+    p->target.off = (uint32_t)t;
+    p->target.len = (uint32_t)(k - t);
+    p->version_minor = (uint8_t)(s[k + 8] - '0');
+    p->sub = 8;
+    p->state = S_LINE_LF;
+    return k + 10;
+}
+
+/* field-line = field-name ":" OWS field-value OWS CR, at S_FIELD_START. */
+static size_t fast_field_line(h1_parser* p, const char* data, size_t i, size_t len) {
+    const unsigned char* s = (const unsigned char*)data + i;
+    uint32_t idx = p->nheaders + p->ntrailers;
+    size_t n, k = 0, voff, vend;
+    h1_header* h;
+    if (idx - p->field_start >= p->max_headers || idx >= p->headers_cap) return 0;
+    p->line_start = p->hlen;
+    n = line_room(p, i, len, p->max_header_line);
+    while (k < n && (byte_class[s[k]] & C_TCHAR)) k++;
+    if (k == 0 || k >= n || s[k] != ':') return 0;
+    h = &p->headers[idx];
+    h->name.off = p->hlen;
+    h->name.len = (uint32_t)k;
+    k++;
+    while (k < n && (byte_class[s[k]] & C_OWS)) k++;
+    voff = k;
+    while (k < n && (byte_class[s[k]] & (C_FVCHAR | C_OWS))) k++;
+    if (k >= n || s[k] != '\r') return 0;
+    vend = k; /* the value ends before the trailing OWS */
+    while (vend > voff && (byte_class[s[vend - 1]] & C_OWS)) vend--;
+    k++;
+    memcpy(p->head + p->hlen, s, k);
+    h->value.off = p->hlen + (uint32_t)voff;
+    h->value.len = (uint32_t)(vend - voff);
+    p->value_end = p->hlen + (uint32_t)vend;
+    p->hlen += (uint32_t)k;
+    p->head_bytes += (uint32_t)k;
+    p->state = S_FIELD_LF;
+    return k;
+}
+
+int h1_is_token(const char* s, size_t n) {
+    const unsigned char* u = (const unsigned char*)s;
+    size_t i = 0;
+    while (i < n && (byte_class[u[i]] & C_TCHAR)) i++;
+    return n > 0 && i == n;
+}
+
+int h1_is_field_value(const char* s, size_t n) {
+    const unsigned char* u = (const unsigned char*)s;
+    size_t i = 0;
+    while (i < n && (byte_class[u[i]] & (C_FVCHAR | C_OWS))) i++;
+    return i == n;
+}
+
 /* Case-insensitive comparison of s[0..n) with a lower-case literal. */
 static int ieq(const char* s, size_t n, const char* lit) {
     size_t i;
@@ -445,9 +536,16 @@ h1_event h1_parser_execute(h1_parser* p, const char* data, size_t len, size_t* c
                 break;
             }
             if (c == '\n') FAIL(H1_E_BARE_LF);
-            p->head_start = p->total + i;
             p->hlen = 0;
             p->line_start = 0;
+            if (p->kind == H1_REQUEST) {
+                size_t k = fast_request_line(p, data, i, len);
+                if (k) {
+                    i += k;
+                    continue;
+                }
+            }
+            p->head_start = p->total + i;
             if (p->kind == H1_REQUEST) {
                 if (!is_tchar(c)) FAIL(H1_E_METHOD);
                 p->method.off = 0;
@@ -604,7 +702,12 @@ h1_event h1_parser_execute(h1_parser* p, const char* data, size_t len, size_t* c
             break;
 
         /* field-line = field-name ":" OWS field-value OWS (RFC 9112 §5) */
-        case S_FIELD_START:
+        case S_FIELD_START: {
+            size_t k;
+            if (c != '\r' && (k = fast_field_line(p, data, i, len)) != 0) {
+                i += k;
+                continue;
+            }
             p->line_start = p->hlen;
             if (c == '\r') {
                 APPEND_FL(c);
@@ -624,6 +727,7 @@ h1_event h1_parser_execute(h1_parser* p, const char* data, size_t len, size_t* c
                 FAIL(H1_E_HEADER_NAME);
             }
             break;
+        }
         case S_NAME: {
             size_t k = run_length(p, data, i, len, C_TCHAR, p->max_header_line);
             if (k) {

@@ -193,6 +193,12 @@ int h1_parser_idle(const h1_parser* p);
  * and the field lines with their CRLFs, the final empty line included. */
 uint32_t h1_parser_head_length(const h1_parser* p);
 
+/* For writing a head: 1 if s[0..n) is a field-name, a token of one or more tchars
+ * (RFC 9110 §5.6.2); 1 if it is a field value a head can carry as it is: VCHAR, obs-text,
+ * SP and HTAB, no other control byte (RFC 9110 §5.5), so it cannot split the head. */
+int h1_is_token(const char* s, size_t n);
+int h1_is_field_value(const char* s, size_t n);
+
 /* "INCOMPLETE", "BARE_CR", ... and a sentence for each error code. */
 const char* h1_error_name(int error);
 const char* h1_error_reason(int error);

@@ -74,6 +74,8 @@ cdef extern from "http1_parser.h" nogil:
     h1_event h1_parser_finish(h1_parser* p)
     int h1_parser_idle(const h1_parser* p)
     uint32_t h1_parser_head_length(const h1_parser* p)
+    int h1_is_token(const char* s, size_t n)
+    int h1_is_field_value(const char* s, size_t n)
     const char* h1_error_name(int error)
     const char* h1_error_reason(int error)
 

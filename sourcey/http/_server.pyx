@@ -27,8 +27,9 @@ from libc.string cimport memchr, memcmp, memcpy
 from sourcey.http._parser cimport (H1_BODY_CHUNKED, H1_BODY_LENGTH, H1_BODY_NONE,
                                    H1_EV_BODY, H1_EV_HEAD, H1_EV_MESSAGE, H1_EV_NONE,
                                    H1_EV_UPGRADE, Parser, h1_error_name, h1_error_reason,
-                                   h1_event, h1_header, h1_parser, h1_parser_execute,
-                                   h1_parser_head_length, h1_parser_idle)
+                                   h1_event, h1_header, h1_is_field_value, h1_is_token,
+                                   h1_parser, h1_parser_execute, h1_parser_head_length,
+                                   h1_parser_idle)
 from sourcey.net._net cimport TCPSocket, _TCPStream
 from sourcey.uv cimport libuv
 from sourcey.uv._core cimport TCP, Loop

@@ -98,22 +98,14 @@ cdef int _out_decimal(OutBuf* b, unsigned long long value) except -1:
 cdef int _out_field(OutBuf* b, str name, str value) except -1:
     """``name: value\\r\\n``; a name must be a token and a value free of control bytes
     (HTAB aside), or the head could be split (response splitting)."""
-    cdef Py_ssize_t i, n = PyUnicode_GET_LENGTH(name), m = PyUnicode_GET_LENGTH(value)
-    cdef const Py_UCS1* s
-    cdef Py_UCS1 c
-    if PyUnicode_KIND(name) != PyUnicode_1BYTE_KIND or n == 0:
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(name), m = PyUnicode_GET_LENGTH(value)
+    if (PyUnicode_KIND(name) != PyUnicode_1BYTE_KIND
+            or not h1_is_token(<const char*>PyUnicode_1BYTE_DATA(name), <size_t>n)):
         raise ValueError(f"invalid header name {name!r}")
-    s = PyUnicode_1BYTE_DATA(name)
-    for i in range(n):
-        if not _is_tchar(s[i]):
-            raise ValueError(f"invalid header name {name!r}")
     if PyUnicode_KIND(value) != PyUnicode_1BYTE_KIND:
         raise ValueError(f"header value is not Latin-1: {value!r}")
-    s = PyUnicode_1BYTE_DATA(value)
-    for i in range(m):
-        c = s[i]
-        if (c < 0x20 and c != 0x09) or c == 0x7f:
-            raise ValueError(f"control byte in the value of header {name}: {value!r}")
+    if not h1_is_field_value(<const char*>PyUnicode_1BYTE_DATA(value), <size_t>m):
+        raise ValueError(f"control byte in the value of header {name}: {value!r}")
     _out_reserve(b, <size_t>(n + m + 4))
     memcpy(b.data + b.len, PyUnicode_1BYTE_DATA(name), n)
     b.len += n
@@ -124,15 +116,6 @@ cdef int _out_field(OutBuf* b, str name, str value) except -1:
     memcpy(b.data + b.len, b"\r\n", 2)
     b.len += 2
     return 0
-
-
-cdef bint _TCHAR[128]
-for _c in range(128):
-    _TCHAR[_c] = chr(_c).isalnum() or chr(_c) in "!#$%&'*+-.^_`|~"
-
-
-cdef inline bint _is_tchar(Py_UCS1 c) noexcept:
-    return c < 128 and _TCHAR[c]
 
 
 cdef inline bint _has_token(str value, str token):
