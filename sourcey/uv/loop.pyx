@@ -42,6 +42,17 @@ cdef inline object _loop_refill(Loop loop, const char* data, ssize_t n):
     return chunk
 
 
+cdef inline void _loop_vcall(Loop loop, object callback, PyObject** args,
+                             Py_ssize_t n) noexcept:
+    # A read path's callback: no try block, a vectorcall (args[-1] is scratch), an
+    # exception reported after it, through the loop's excepthook.
+    cdef PyObject* result = sy_vcall(<PyObject*>callback, args, n)
+    if result == NULL:
+        loop._report_raised()
+    else:
+        Py_DECREF(<object>result)
+
+
 cdef void _unlock_gil(uv.uv_prepare_t* handle) noexcept nogil:
     cdef LoopData* data = <LoopData*>handle.loop.data
     if data.saved == NULL:

@@ -175,7 +175,6 @@ cdef class Stream(Handle):
 
     cdef void _on_read(self, const char* data, ssize_t nread) noexcept:
         cdef PyObject* args[4]
-        cdef PyObject* result
         callback = self._read_cb
         if callback is None:
             return
@@ -192,11 +191,7 @@ cdef class Stream(Handle):
             args[1] = <PyObject*>self
             args[2] = <PyObject*>chunk
             args[3] = <PyObject*>None
-            result = sy_vcall(<PyObject*>callback, &args[1], 3)
-            if result == NULL:
-                self.loop._report_raised()
-            else:
-                Py_DECREF(<object>result)
+            _loop_vcall(self.loop, callback, &args[1], 3)
             self.loop._spare = chunk      # Loop._give_back, inline
             return
         try:

@@ -49,7 +49,6 @@ cdef inline void _udp_deliver(UDP self, object callback, ssize_t nread,
     # A whole datagram to the callback: no try block, a vectorcall, errors reported after
     # it. The datagram refills the bytes object of an earlier one nobody kept.
     cdef PyObject* args[6]
-    cdef PyObject* result
     data = _loop_refill(self.loop, buf.base, nread)
     try:
         if data is None:
@@ -64,11 +63,7 @@ cdef inline void _udp_deliver(UDP self, object callback, ssize_t nread,
     args[3] = <PyObject*>_ZERO
     args[4] = <PyObject*>data
     args[5] = <PyObject*>None
-    result = sy_vcall(<PyObject*>callback, &args[1], 5)
-    if result == NULL:
-        self.loop._report_raised()
-    else:
-        Py_DECREF(<object>result)
+    _loop_vcall(self.loop, callback, &args[1], 5)
     self.loop._spare = data
 
 
