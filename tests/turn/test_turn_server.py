@@ -2,6 +2,7 @@
 sockets) for each request and error, then coturn's turnutils_uclient with
 turnutils_peer as the echo peer."""
 
+import errno
 import shutil
 import subprocess
 import tempfile
@@ -304,6 +305,22 @@ def echo_peer():
     proc.wait(timeout=10)
 
 
+def listen_udp_and_tcp(make_server):
+    """A server on one port number over UDP and TCP (turnutils_uclient takes one port for
+    both). The port the kernel picks for UDP may be in use for TCP: then another is tried."""
+    for _ in range(20):
+        srv = make_server()
+        address = srv.listen("127.0.0.1", 0)
+        try:
+            srv.listen("127.0.0.1", address.port, transport="tcp")
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            continue
+        return srv, address
+    raise AssertionError("no port was free for both UDP and TCP in 20 tries")
+
+
 @needs_coturn
 @pytest.mark.parametrize("flags", [["-c"], ["-c", "-s"], ["-c", "-t"], ["-c", "-t", "-s"],
                                    []],
@@ -312,9 +329,7 @@ def echo_peer():
 def test_turnutils_uclient(loop, runner, make_server, echo_peer, flags):
     """-c: no RTCP allocation; -s: Send/Data indications instead of channels; -t: TCP
     to the server. Without -c, the RTCP pair uses EVEN-PORT and RESERVATION-TOKEN."""
-    srv = make_server()
-    address = srv.listen("127.0.0.1", 0)
-    srv.listen("127.0.0.1", address.port, transport="tcp")
+    srv, address = listen_udp_and_tcp(make_server)
     proc = run_uclient(loop, runner, [UCLIENT, "-u", "alice", "-w", "pw", "-e", "127.0.0.1",
                                       "-r", str(echo_peer), "-p", str(address.port),
                                       "-n", "10", *flags, "127.0.0.1"])
