@@ -211,42 +211,33 @@ static void usage(void) {
   exit(2);
 }
 
+static const char *ciphersuites; /* --ciphersuites: OpenSSL TLS 1.3 syntax, or the default */
+
+/* This program's own options (parse_options reads the common ones). */
+static int own_option(const char *opt, const char *val) {
+  if (strcmp(opt, "--conns") == 0)
+    nconns = parse_long(opt, val, 1, MAX_CONNS);
+  else if (strcmp(opt, "--size") == 0)
+    msg_size = (size_t)parse_long(opt, val, 1, MAX_SIZE);
+  else if (strcmp(opt, "--ciphersuites") == 0)
+    ciphersuites = val;
+  else
+    return 0;
+  return 1;
+}
+
 int main(int argc, char **argv) {
-  const char *host = "127.0.0.1";
-  const char *ciphersuites = NULL;
+  run_opts_t o;
   struct sockaddr_storage addr;
   socklen_t addrlen;
   SSL_CTX *ctx;
-  double duration = 5.0, warmup = 1.0;
   uint64_t t_begin;
   double seconds;
-  long port = 0, i;
+  long i;
   char where[300], extra[256];
 
   prog_name = "tls_echo_load";
-  for (i = 1; i < argc; i++) {
-    const char *opt = argv[i];
-    if (i + 1 >= argc)
-      usage();
-    if (strcmp(opt, "--host") == 0)
-      host = argv[++i];
-    else if (strcmp(opt, "--port") == 0)
-      port = parse_long(opt, argv[++i], 1, 65535);
-    else if (strcmp(opt, "--conns") == 0)
-      nconns = parse_long(opt, argv[++i], 1, MAX_CONNS);
-    else if (strcmp(opt, "--size") == 0)
-      msg_size = (size_t)parse_long(opt, argv[++i], 1, MAX_SIZE);
-    else if (strcmp(opt, "--duration") == 0)
-      duration = parse_seconds(opt, argv[++i], 0.01, 86400);
-    else if (strcmp(opt, "--warmup") == 0)
-      warmup = parse_seconds(opt, argv[++i], 0, 86400);
-    else if (strcmp(opt, "--ciphersuites") == 0)
-      ciphersuites = argv[++i];
-    else
-      usage();
-  }
-  if (port == 0)
-    usage();
+  parse_options(argc, argv, &o, own_option, usage);
   check_open_files(nconns);
   signal(SIGPIPE, SIG_IGN); /* a server that goes away is an error, not a signal */
 
@@ -268,8 +259,8 @@ int main(int argc, char **argv) {
   for (size_t k = 0; k < msg_size; k++)
     payload[k] = (char)('a' + (k * 7 + k / 26) % 26);
 
-  addrlen = resolve(host, port, SOCK_STREAM, &addr);
-  snprintf(where, sizeof(where), "%s:%ld", host, port);
+  addrlen = resolve(o.host, o.port, SOCK_STREAM, &addr);
+  snprintf(where, sizeof(where), "%s:%ld", o.host, o.port);
   conn_set_open();
   for (i = 0; i < nconns; i++) {
     connect_one(&conns[i], ctx, &addr, addrlen, where);
@@ -279,7 +270,7 @@ int main(int argc, char **argv) {
            nconns, msg_size, SSL_get_version(conns[0].ssl),
            SSL_CIPHER_get_name(SSL_get_current_cipher(conns[0].ssl)));
 
-  t_begin = run_begin(warmup, duration);
+  t_begin = run_begin(o.warmup, o.duration);
   for (i = 0; i < nconns; i++)
     start_message(&conns[i], t_begin);
   seconds = run_loop(on_event);

@@ -205,38 +205,28 @@ static void usage(void) {
   exit(2);
 }
 
+/* This program's own options (parse_options reads the common ones). */
+static int own_option(const char *opt, const char *val) {
+  if (strcmp(opt, "--conns") == 0)
+    nconns = parse_long(opt, val, 1, MAX_CONNS);
+  else if (strcmp(opt, "--size") == 0)
+    msg_size = (size_t)parse_long(opt, val, 1, MAX_SIZE);
+  else
+    return 0;
+  return 1;
+}
+
 int main(int argc, char **argv) {
-  const char *host = "127.0.0.1";
+  run_opts_t o;
   struct sockaddr_storage addr;
   socklen_t addrlen;
-  double duration = 5.0, warmup = 1.0;
   uint64_t t_begin;
   double seconds;
-  long port = 0, i;
+  long i;
   char where[300], extra[96];
 
   prog_name = "ws_echo_load";
-  for (i = 1; i < argc; i++) {
-    const char *opt = argv[i];
-    if (i + 1 >= argc)
-      usage();
-    if (strcmp(opt, "--host") == 0)
-      host = argv[++i];
-    else if (strcmp(opt, "--port") == 0)
-      port = parse_long(opt, argv[++i], 1, 65535);
-    else if (strcmp(opt, "--conns") == 0)
-      nconns = parse_long(opt, argv[++i], 1, MAX_CONNS);
-    else if (strcmp(opt, "--size") == 0)
-      msg_size = (size_t)parse_long(opt, argv[++i], 1, MAX_SIZE);
-    else if (strcmp(opt, "--duration") == 0)
-      duration = parse_seconds(opt, argv[++i], 0.01, 86400);
-    else if (strcmp(opt, "--warmup") == 0)
-      warmup = parse_seconds(opt, argv[++i], 0, 86400);
-    else
-      usage();
-  }
-  if (port == 0)
-    usage();
+  parse_options(argc, argv, &o, own_option, usage);
   check_open_files(nconns);
 
   build_frames();
@@ -245,16 +235,16 @@ int main(int argc, char **argv) {
   if (rbuf == NULL || conns == NULL)
     fail("%s", "out of memory");
 
-  addrlen = resolve(host, port, SOCK_STREAM, &addr);
-  snprintf(where, sizeof(where), "%s:%ld", host, port);
+  addrlen = resolve(o.host, o.port, SOCK_STREAM, &addr);
+  snprintf(where, sizeof(where), "%s:%ld", o.host, o.port);
   conn_set_open();
   for (i = 0; i < nconns; i++) {
     conns[i].fd = tcp_connect(&addr, addrlen, where, connect_deadline());
-    handshake(conns[i].fd, host, port);
+    handshake(conns[i].fd, o.host, o.port);
     conn_add(conns[i].fd, &conns[i]);
   }
 
-  t_begin = run_begin(warmup, duration);
+  t_begin = run_begin(o.warmup, o.duration);
   for (i = 0; i < nconns; i++)
     start_message(&conns[i], t_begin);
   seconds = run_loop(on_event);
