@@ -33,6 +33,14 @@ static void fail(const char *fmt, const char *arg) {
   exit(1);
 }
 
+/* calloc() that exits when memory runs out. */
+static void *xcalloc(size_t count, size_t size) {
+  void *p = calloc(count, size);
+  if (p == NULL)
+    fail("%s", "out of memory");
+  return p;
+}
+
 static inline uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -19,7 +19,10 @@
 #define MAX_CONNS 10000
 #define MAX_EVENTS 256
 #define CONNECT_TIMEOUT_MS 5000
+#define MAX_SIZE (64L * 1024 * 1024)
 
+static long nconns = 10;       /* --conns */
+static size_t msg_size = 1024; /* --size: the payload bytes of one message */
 static int ep = -1;       /* the epoll set of every connection */
 static long alive;        /* connections still open */
 static uint64_t errors;   /* connections lost, corrupt or unexpected echoes */
@@ -36,6 +39,17 @@ static void check_open_files(long nconns) {
             (unsigned long long)rl.rlim_cur);
     exit(2);
   }
+}
+
+/* Reads --conns and --size; returns 0 for another option (parse_options' own()). */
+static int conn_option(const char *opt, const char *val) {
+  if (strcmp(opt, "--conns") == 0)
+    nconns = parse_long(opt, val, 1, MAX_CONNS);
+  else if (strcmp(opt, "--size") == 0)
+    msg_size = (size_t)parse_long(opt, val, 1, MAX_SIZE);
+  else
+    return 0;
+  return 1;
 }
 
 /* poll() one fd until deadline (now_ns() time); returns poll's result. */
@@ -88,11 +102,22 @@ static int tcp_connect(const struct sockaddr_storage *addr, socklen_t addrlen,
   return fd;
 }
 
-/* Creates the (empty) epoll set. */
-static void conn_set_open(void) {
+/* Resolves o's server into addr and its "host:port" into where (for messages),
+ * and creates the epoll set. Returns the address's length. */
+static socklen_t conn_target(const run_opts_t *o, struct sockaddr_storage *addr, char *where,
+                             size_t where_size) {
+  socklen_t addrlen = resolve(o->host, o->port, SOCK_STREAM, addr);
+  snprintf(where, where_size, "%s:%ld", o->host, o->port);
   ep = epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0)
     fail("epoll_create1: %s", strerror(errno));
+  return addrlen;
+}
+
+/* Byte k of every message sent: letters in a pattern that does not repeat
+ * with a short period, so a misplaced byte shows. */
+static char message_byte(size_t k) {
+  return (char)('a' + (k * 7 + k / 26) % 26);
 }
 
 /* Adds a connected socket to the set, for input, with conn as its event data. */

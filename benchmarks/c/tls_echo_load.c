@@ -34,7 +34,6 @@
 
 #include "tcpconn.h"
 
-#define MAX_SIZE (64L * 1024 * 1024)
 #define RBUF_SIZE (256 * 1024)
 
 typedef struct {
@@ -47,11 +46,9 @@ typedef struct {
   uint64_t t0;          /* when the current message started */
 } conn_t;
 
-static size_t msg_size = 16384;
 static char *payload;
 static char *rbuf;
 static conn_t *conns;
-static long nconns = 10;
 
 static void ssl_fail(const char *what, const char *where) {
   unsigned long e = ERR_get_error();
@@ -215,14 +212,9 @@ static const char *ciphersuites; /* --ciphersuites: OpenSSL TLS 1.3 syntax, or t
 
 /* This program's own options (parse_options reads the common ones). */
 static int own_option(const char *opt, const char *val) {
-  if (strcmp(opt, "--conns") == 0)
-    nconns = parse_long(opt, val, 1, MAX_CONNS);
-  else if (strcmp(opt, "--size") == 0)
-    msg_size = (size_t)parse_long(opt, val, 1, MAX_SIZE);
-  else if (strcmp(opt, "--ciphersuites") == 0)
-    ciphersuites = val;
-  else
-    return 0;
+  if (strcmp(opt, "--ciphersuites") != 0)
+    return conn_option(opt, val);
+  ciphersuites = val;
   return 1;
 }
 
@@ -237,6 +229,7 @@ int main(int argc, char **argv) {
   char where[300], extra[256];
 
   prog_name = "tls_echo_load";
+  msg_size = 16384; /* one full TLS record */
   parse_options(argc, argv, &o, own_option, usage);
   check_open_files(nconns);
   signal(SIGPIPE, SIG_IGN); /* a server that goes away is an error, not a signal */
@@ -251,17 +244,13 @@ int main(int argc, char **argv) {
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 
-  payload = malloc(msg_size);
-  rbuf = malloc(RBUF_SIZE);
-  conns = calloc((size_t)nconns, sizeof(*conns));
-  if (payload == NULL || rbuf == NULL || conns == NULL)
-    fail("%s", "out of memory");
+  payload = xcalloc(1, msg_size);
+  rbuf = xcalloc(1, RBUF_SIZE);
+  conns = xcalloc((size_t)nconns, sizeof(*conns));
   for (size_t k = 0; k < msg_size; k++)
-    payload[k] = (char)('a' + (k * 7 + k / 26) % 26);
+    payload[k] = message_byte(k);
 
-  addrlen = resolve(o.host, o.port, SOCK_STREAM, &addr);
-  snprintf(where, sizeof(where), "%s:%ld", o.host, o.port);
-  conn_set_open();
+  addrlen = conn_target(&o, &addr, where, sizeof(where));
   for (i = 0; i < nconns; i++) {
     connect_one(&conns[i], ctx, &addr, addrlen, where);
     conn_add(conns[i].fd, &conns[i]);

@@ -23,107 +23,20 @@
  */
 #define _GNU_SOURCE
 
-#include "tcpconn.h"
+#include "exchange.h"
 
 #define HANDSHAKE_MAX 4096
-#define MAX_SIZE (64L * 1024 * 1024)
-#define RBUF_SIZE (256 * 1024)
-
-typedef struct {
-  int fd;
-  int want_out; /* EPOLLOUT is registered */
-  size_t sent;  /* bytes of the current message sent */
-  size_t recvd; /* bytes of the current message echoed back */
-  uint64_t t0;  /* when the current message started */
-} conn_t;
-
-static size_t msg_size = 1024;
-static char *payload;       /* the masked frame sent */
-static size_t send_size;
-static char *expect;        /* the echo frame expected back */
-static size_t expect_size;
-static char *rbuf;
-static conn_t *conns;
-static long nconns = 10;
-
-static void set_out(conn_t *c, int on) {
-  if (conn_want_out(c->fd, &c->want_out, on, c) != 0)
-    conn_drop(&c->fd);
-}
-
-/* Send as much of the current message as the socket takes. */
-static void pump_send(conn_t *c) {
-  while (c->sent < send_size) {
-    ssize_t n = send(c->fd, payload + c->sent, send_size - c->sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      c->sent += (size_t)n;
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      set_out(c, 1);
-      return;
-    } else {
-      conn_drop(&c->fd);
-      return;
-    }
-  }
-  set_out(c, 0);
-}
-
-static void start_message(conn_t *c, uint64_t now) {
-  c->sent = 0;
-  c->recvd = 0;
-  c->t0 = now;
-  pump_send(c);
-}
-
-static void on_readable(conn_t *c) {
-  ssize_t n = recv(c->fd, rbuf, RBUF_SIZE, 0);
-  size_t got;
-  if (n < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-      conn_drop(&c->fd);
-    return;
-  }
-  if (n == 0) {
-    conn_drop(&c->fd); /* the server closed the connection */
-    return;
-  }
-  got = (size_t)n;
-  if (c->recvd + got > expect_size) {
-    conn_drop(&c->fd); /* more came back than one echo frame */
-    return;
-  }
-  if (memcmp(rbuf, expect + c->recvd, got) != 0)
-    errors++;
-  c->recvd += got;
-  if (c->recvd == expect_size) {
-    uint64_t now = now_ns();
-    message_done(c->t0, now);
-    start_message(c, now);
-  }
-}
-
-static void on_event(void *conn, uint32_t events) {
-  conn_t *c = conn;
-  if (c->fd < 0)
-    return;
-  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-    on_readable(c);
-  if (c->fd >= 0 && (events & EPOLLOUT) && c->sent < send_size)
-    pump_send(c);
-}
 
 /* The opening handshake, blocking (before the measured window): a fixed key, so
  * the expected Sec-WebSocket-Accept is fixed too (RFC 6455 §1.3's example). */
-static void handshake(int fd, const char *host, long port) {
+static void handshake(int fd, const run_opts_t *o) {
   static const char accept_line[] = "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
   char req[512], resp[HANDSHAKE_MAX + 1];
   size_t sent = 0, got = 0;
   int len = snprintf(req, sizeof(req),
                      "GET / HTTP/1.1\r\nHost: %s:%ld\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                     "Sec-WebSocket-Version: 13\r\n\r\n", host, port);
+                     "Sec-WebSocket-Version: 13\r\n\r\n", o->host, o->port);
   struct pollfd pfd;
   if (len < 0 || (size_t)len >= sizeof(req))
     fail("%s", "host name too long");
@@ -176,26 +89,24 @@ static size_t frame_header(unsigned char *h, size_t len, int masked) {
   return n;
 }
 
+/* The request, a masked binary frame of msg_size bytes, and its echo, the same
+ * frame unmasked. */
 static void build_frames(void) {
   static const unsigned char key[4] = {0x37, 0xfa, 0x21, 0x3d};
   unsigned char h[14];
   size_t hs = frame_header(h, msg_size, 1), he;
-  send_size = hs + 4 + msg_size;
-  payload = malloc(send_size);
-  if (payload == NULL)
-    fail("%s", "out of memory");
-  memcpy(payload, h, hs);
-  memcpy(payload + hs, key, 4);
+  request_size = hs + 4 + msg_size;
+  request = xcalloc(1, request_size);
+  memcpy(request, h, hs);
+  memcpy(request + hs, key, 4);
   he = frame_header(h, msg_size, 0);
-  expect_size = he + msg_size;
-  expect = malloc(expect_size);
-  if (expect == NULL)
-    fail("%s", "out of memory");
-  memcpy(expect, h, he);
+  reply_size = he + msg_size;
+  reply = xcalloc(1, reply_size);
+  memcpy(reply, h, he);
   for (size_t k = 0; k < msg_size; k++) {
-    char c = (char)('a' + (k * 7 + k / 26) % 26);
-    expect[he + k] = c;
-    payload[hs + 4 + k] = (char)(c ^ key[k & 3]);
+    char c = message_byte(k);
+    reply[he + k] = c;
+    request[hs + 4 + k] = (char)(c ^ key[k & 3]);
   }
 }
 
@@ -205,54 +116,12 @@ static void usage(void) {
   exit(2);
 }
 
-/* This program's own options (parse_options reads the common ones). */
-static int own_option(const char *opt, const char *val) {
-  if (strcmp(opt, "--conns") == 0)
-    nconns = parse_long(opt, val, 1, MAX_CONNS);
-  else if (strcmp(opt, "--size") == 0)
-    msg_size = (size_t)parse_long(opt, val, 1, MAX_SIZE);
-  else
-    return 0;
-  return 1;
-}
-
 int main(int argc, char **argv) {
   run_opts_t o;
-  struct sockaddr_storage addr;
-  socklen_t addrlen;
-  uint64_t t_begin;
-  double seconds;
-  long i;
-  char where[300], extra[96];
 
   prog_name = "ws_echo_load";
-  parse_options(argc, argv, &o, own_option, usage);
+  parse_options(argc, argv, &o, conn_option, usage);
   check_open_files(nconns);
-
   build_frames();
-  rbuf = malloc(RBUF_SIZE);
-  conns = calloc((size_t)nconns, sizeof(*conns));
-  if (rbuf == NULL || conns == NULL)
-    fail("%s", "out of memory");
-
-  addrlen = resolve(o.host, o.port, SOCK_STREAM, &addr);
-  snprintf(where, sizeof(where), "%s:%ld", o.host, o.port);
-  conn_set_open();
-  for (i = 0; i < nconns; i++) {
-    conns[i].fd = tcp_connect(&addr, addrlen, where, connect_deadline());
-    handshake(conns[i].fd, o.host, o.port);
-    conn_add(conns[i].fd, &conns[i]);
-  }
-
-  t_begin = run_begin(o.warmup, o.duration);
-  for (i = 0; i < nconns; i++)
-    start_message(&conns[i], t_begin);
-  seconds = run_loop(on_event);
-
-  snprintf(extra, sizeof(extra), ",\"conns\":%ld,\"size\":%zu", nconns, msg_size);
-  print_result(messages, seconds, msg_size, &hist, errors, extra);
-  for (i = 0; i < nconns; i++)
-    if (conns[i].fd >= 0)
-      close(conns[i].fd);
-  return run_status();
+  return exchange_run(&o, handshake);
 }
