@@ -17,12 +17,9 @@
  */
 #define _GNU_SOURCE /* libuv's headers need POSIX types under -std=c99 */
 
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include <uv.h> /* the runner links libuv into a program that includes it */
 
-#include <uv.h>
+#include "uvserver.h"
 
 #define READ_BUF_SIZE (64 * 1024)
 #define MAX_HEAD (64 * 1024)
@@ -50,26 +47,9 @@ typedef struct {
   char data[]; /* the copied remainder */
 } write_req_t;
 
-static uv_loop_t *loop;
 static uv_tcp_t server;
-static uv_signal_t sig_term;
-static uv_signal_t sig_int;
 static char *read_buf;
 static char *batch_buf; /* BATCH copies of RESPONSE */
-
-static void die(const char *what, int err) {
-  fprintf(stderr, "uv_http_server: %s: %s\n", what, uv_strerror(err));
-  exit(1);
-}
-
-static void on_conn_closed(uv_handle_t *handle) {
-  free(handle->data);
-}
-
-static void conn_close(conn_t *conn) {
-  if (!uv_is_closing((uv_handle_t *)&conn->tcp))
-    uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
-}
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
   (void)handle;
@@ -84,14 +64,14 @@ static void on_write(uv_write_t *req, int status) {
   conn_t *conn = wr->conn;
   free(wr);
   if (status < 0) {
-    conn_close(conn);
+    tcp_conn_close(&conn->tcp);
     return;
   }
   if (conn->paused && conn->tcp.write_queue_size == 0 &&
       !uv_is_closing((uv_handle_t *)&conn->tcp)) {
     conn->paused = 0;
     if (uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read) != 0)
-      conn_close(conn);
+      tcp_conn_close(&conn->tcp);
   }
 }
 
@@ -175,12 +155,6 @@ static int respond(conn_t *conn, long count) {
   return 0;
 }
 
-static void on_shutdown(uv_shutdown_t *req, int status) {
-  (void)status;
-  conn_close(req->handle->data);
-  free(req);
-}
-
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   conn_t *conn = stream->data;
   long count;
@@ -194,52 +168,20 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
       uv_read_stop(stream);
       if (req == NULL || uv_shutdown(req, stream, on_shutdown) != 0) {
         free(req);
-        conn_close(conn);
+        tcp_conn_close(&conn->tcp);
       }
     } else {
-      conn_close(conn);
+      tcp_conn_close(&conn->tcp);
     }
     return;
   }
   count = count_requests(conn, buf->base, (size_t)nread);
   if (count < 0 || (count > 0 && respond(conn, count) != 0))
-    conn_close(conn);
+    tcp_conn_close(&conn->tcp);
 }
 
 static void on_connection(uv_stream_t *listener, int status) {
-  conn_t *conn;
-  if (status < 0) {
-    fprintf(stderr, "uv_http_server: accept: %s\n", uv_strerror(status));
-    return;
-  }
-  conn = calloc(1, sizeof(*conn));
-  if (conn == NULL)
-    return;
-  if (uv_tcp_init(loop, &conn->tcp) != 0) {
-    free(conn);
-    return;
-  }
-  conn->tcp.data = conn;
-  if (uv_accept(listener, (uv_stream_t *)&conn->tcp) != 0) {
-    conn_close(conn);
-    return;
-  }
-  uv_tcp_nodelay(&conn->tcp, 1);
-  if (uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read) != 0)
-    conn_close(conn);
-}
-
-static void close_walk(uv_handle_t *handle, void *arg) {
-  (void)arg;
-  if (!uv_is_closing(handle))
-    uv_close(handle, handle->data == NULL ? NULL : on_conn_closed);
-}
-
-static void on_signal(uv_signal_t *handle, int signum) {
-  (void)handle;
-  (void)signum;
-  /* Connections carry their conn_t in data; the server and signals carry NULL. */
-  uv_walk(loop, close_walk, NULL);
+  accept_conn(listener, status, sizeof(conn_t), on_alloc, on_read);
 }
 
 int main(int argc, char **argv) {
@@ -247,6 +189,7 @@ int main(int argc, char **argv) {
   const char *host = argc > 2 ? argv[2] : "127.0.0.1";
   int port, r, i;
 
+  server_name = "uv_http_server";
   if (argc < 2 || argc > 3) {
     fprintf(stderr, "usage: uv_http_server PORT [HOST]\n");
     return 2;
@@ -272,11 +215,7 @@ int main(int argc, char **argv) {
     die("bind", r);
   if ((r = uv_listen((uv_stream_t *)&server, 511, on_connection)) != 0)
     die("listen", r);
-  uv_signal_init(loop, &sig_term);
-  uv_signal_init(loop, &sig_int);
-  sig_term.data = sig_int.data = NULL;
-  uv_signal_start(&sig_term, on_signal, SIGTERM);
-  uv_signal_start(&sig_int, on_signal, SIGINT);
+  stop_on_signals();
   r = uv_run(loop, UV_RUN_DEFAULT);
   free(read_buf);
   free(batch_buf);
