@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import shutil
+import subprocess
 import sys
 
 import pytest
@@ -204,3 +206,17 @@ def test_every_workload_renders_with_its_own_fields(tmp_path):
             assert not any("{" in part for part in rendered), (w.name, rendered)
             for prog in harness.programs_in(argv):
                 assert os.path.exists(os.path.join(harness.C_DIR, prog + ".c")), prog
+
+
+@pytest.mark.parametrize("source", sorted(n for n in os.listdir(harness.C_DIR) if n.endswith(".c")))
+def test_c_programs_compile_without_warnings(source):
+    """The runner builds with -Wall -Wextra and only prints warnings: fail on them here."""
+    cc = os.environ.get("CC", "cc")
+    if shutil.which(cc) is None:
+        pytest.skip(f"no C compiler {cc!r}")
+    cmd = [cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fsyntax-only",
+           "-I" + os.path.join(harness.LIBUV_DIR, "include"), os.path.join(harness.C_DIR, source)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0 and "openssl/" in proc.stderr and "No such file" in proc.stderr:
+        pytest.skip("OpenSSL's headers are not installed (libssl-dev)")
+    assert proc.returncode == 0, proc.stderr
