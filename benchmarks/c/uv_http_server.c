@@ -162,17 +162,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   if (nread == 0)
     return; /* EAGAIN */
   if (nread < 0) {
-    if (nread == UV_EOF) {
-      /* Flush what is still queued, then close. */
-      uv_shutdown_t *req = malloc(sizeof(*req));
-      uv_read_stop(stream);
-      if (req == NULL || uv_shutdown(req, stream, on_shutdown) != 0) {
-        free(req);
-        tcp_conn_close(&conn->tcp);
-      }
-    } else {
-      tcp_conn_close(&conn->tcp);
-    }
+    conn_read_end(stream, nread);
     return;
   }
   count = count_requests(conn, buf->base, (size_t)nread);

@@ -44,6 +44,21 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
   free(req);
 }
 
+/* Reading a connection ended (nread < 0): at the peer's end of stream, flush
+ * what is still queued, then close; on an error, close now. */
+static void conn_read_end(uv_stream_t *stream, ssize_t nread) {
+  if (nread == UV_EOF) {
+    uv_shutdown_t *req = malloc(sizeof(*req));
+    uv_read_stop(stream);
+    if (req == NULL || uv_shutdown(req, stream, on_shutdown) != 0) {
+      free(req);
+      tcp_conn_close((uv_tcp_t *)stream);
+    }
+  } else {
+    tcp_conn_close((uv_tcp_t *)stream);
+  }
+}
+
 /* Accepts a connection on listener into a zeroed struct of conn_size bytes that
  * starts with its uv_tcp_t, with TCP_NODELAY, reading through alloc_cb and
  * read_cb. A connection that cannot be set up is dropped. */
