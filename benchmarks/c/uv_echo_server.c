@@ -30,16 +30,7 @@
 #define WRITE_HIGH_WATER (4 * 1024 * 1024)
 #define UDP_DGRAM_MAX (64 * 1024)
 
-typedef struct {
-  uv_tcp_t tcp;
-  int paused; /* reading stopped because the write queue is too long */
-} conn_t;
-
-typedef struct {
-  uv_write_t req;
-  conn_t *conn;
-  char data[]; /* the copied remainder */
-} write_req_t;
+typedef conn_base_t conn_t; /* an echo connection needs nothing more */
 
 typedef struct {
   uv_udp_send_t req;
@@ -58,24 +49,6 @@ static void on_tcp_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
   (void)handle;
   (void)suggested;
   *buf = uv_buf_init(tcp_buf, TCP_BUF_SIZE);
-}
-
-static void on_tcp_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
-
-static void on_write(uv_write_t *req, int status) {
-  write_req_t *wr = (write_req_t *)req;
-  conn_t *conn = wr->conn;
-  free(wr);
-  if (status < 0) {
-    tcp_conn_close(&conn->tcp);
-    return;
-  }
-  if (conn->paused && conn->tcp.write_queue_size == 0 &&
-      !uv_is_closing((uv_handle_t *)&conn->tcp)) {
-    conn->paused = 0;
-    if (uv_read_start((uv_stream_t *)&conn->tcp, on_tcp_alloc, on_tcp_read) != 0)
-      tcp_conn_close(&conn->tcp);
-  }
 }
 
 static void on_tcp_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
@@ -103,42 +76,19 @@ static void on_tcp_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     done = (size_t)r;
   }
   if (done < len) {
-    size_t rest = len - done;
-    write_req_t *wr = malloc(sizeof(*wr) + rest);
-    if (wr == NULL) {
+    if (write_copy(conn, buf->base + done, len - done) != 0) {
       tcp_conn_close(&conn->tcp);
       return;
     }
-    memcpy(wr->data, buf->base + done, rest);
-    wr->conn = conn;
-    wbuf = uv_buf_init(wr->data, (unsigned int)rest);
-    if (uv_write(&wr->req, stream, &wbuf, 1, on_write) != 0) {
-      free(wr);
-      tcp_conn_close(&conn->tcp);
-      return;
-    }
-    if (stream->write_queue_size > WRITE_HIGH_WATER) {
-      uv_read_stop(stream);
-      conn->paused = 1;
-    }
+    pause_if_queued(conn);
   }
 }
 
-static void on_connection(uv_stream_t *server, int status) {
-  accept_conn(server, status, sizeof(conn_t), on_tcp_alloc, on_tcp_read);
-}
-
 static void start_tcp(const struct sockaddr *addr) {
-  int r;
   tcp_buf = malloc(TCP_BUF_SIZE);
   if (tcp_buf == NULL)
     die("malloc", UV_ENOMEM);
-  if ((r = uv_tcp_init(loop, &tcp_server)) != 0)
-    die("uv_tcp_init", r);
-  if ((r = uv_tcp_bind(&tcp_server, addr, 0)) != 0)
-    die("bind", r);
-  if ((r = uv_listen((uv_stream_t *)&tcp_server, 511, on_connection)) != 0)
-    die("listen", r);
+  listen_tcp(&tcp_server, addr, sizeof(conn_t), on_tcp_alloc, on_tcp_read, WRITE_HIGH_WATER);
 }
 
 /* ---------------------------------------------------------------- UDP -- */

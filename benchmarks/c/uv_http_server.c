@@ -35,17 +35,10 @@ static const char RESPONSE[] =
 #define RESPONSE_LEN (sizeof(RESPONSE) - 1)
 
 typedef struct {
-  uv_tcp_t tcp;
-  int paused;       /* reading stopped because the write queue is too long */
+  conn_base_t base; /* first: the handle, and whether reading is paused */
   int match;        /* bytes of "\r\n\r\n" matched at the end of the last read */
   size_t head_len;  /* bytes of the current, unfinished request head */
 } conn_t;
-
-typedef struct {
-  uv_write_t req;
-  conn_t *conn;
-  char data[]; /* the copied remainder */
-} write_req_t;
 
 static uv_tcp_t server;
 static char *read_buf;
@@ -55,24 +48,6 @@ static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
   (void)handle;
   (void)suggested;
   *buf = uv_buf_init(read_buf, READ_BUF_SIZE);
-}
-
-static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
-
-static void on_write(uv_write_t *req, int status) {
-  write_req_t *wr = (write_req_t *)req;
-  conn_t *conn = wr->conn;
-  free(wr);
-  if (status < 0) {
-    tcp_conn_close(&conn->tcp);
-    return;
-  }
-  if (conn->paused && conn->tcp.write_queue_size == 0 &&
-      !uv_is_closing((uv_handle_t *)&conn->tcp)) {
-    conn->paused = 0;
-    if (uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read) != 0)
-      tcp_conn_close(&conn->tcp);
-  }
 }
 
 /* Count the request heads that end in data[0..len), carrying the partial
@@ -115,24 +90,8 @@ static long count_requests(conn_t *conn, const char *data, size_t len) {
   return count;
 }
 
-/* Queue a copy of data[0..len) behind whatever is already being written. */
-static int write_copy(conn_t *conn, const char *data, size_t len) {
-  uv_buf_t wbuf;
-  write_req_t *wr = malloc(sizeof(*wr) + len);
-  if (wr == NULL)
-    return -1;
-  memcpy(wr->data, data, len);
-  wr->conn = conn;
-  wbuf = uv_buf_init(wr->data, (unsigned int)len);
-  if (uv_write(&wr->req, (uv_stream_t *)&conn->tcp, &wbuf, 1, on_write) != 0) {
-    free(wr);
-    return -1;
-  }
-  return 0;
-}
-
 static int respond(conn_t *conn, long count) {
-  uv_stream_t *stream = (uv_stream_t *)&conn->tcp;
+  uv_stream_t *stream = (uv_stream_t *)&conn->base.tcp;
   while (count > 0) {
     long n = count < BATCH ? count : BATCH;
     size_t len = (size_t)n * RESPONSE_LEN, done = 0;
@@ -145,13 +104,10 @@ static int respond(conn_t *conn, long count) {
       else if (r != UV_EAGAIN && r != UV_ENOSYS)
         return -1;
     }
-    if (done < len && write_copy(conn, batch_buf + done, len - done) != 0)
+    if (done < len && write_copy(&conn->base, batch_buf + done, len - done) != 0)
       return -1;
   }
-  if (stream->write_queue_size > WRITE_HIGH_WATER) {
-    uv_read_stop(stream);
-    conn->paused = 1;
-  }
+  pause_if_queued(&conn->base);
   return 0;
 }
 
@@ -167,11 +123,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   }
   count = count_requests(conn, buf->base, (size_t)nread);
   if (count < 0 || (count > 0 && respond(conn, count) != 0))
-    tcp_conn_close(&conn->tcp);
-}
-
-static void on_connection(uv_stream_t *listener, int status) {
-  accept_conn(listener, status, sizeof(conn_t), on_alloc, on_read);
+    tcp_conn_close(&conn->base.tcp);
 }
 
 int main(int argc, char **argv) {
@@ -198,13 +150,8 @@ int main(int argc, char **argv) {
     memcpy(batch_buf + (size_t)i * RESPONSE_LEN, RESPONSE, RESPONSE_LEN);
   if ((r = uv_ip4_addr(host, port, &addr)) != 0)
     die("address", r);
-  if ((r = uv_tcp_init(loop, &server)) != 0)
-    die("uv_tcp_init", r);
-  server.data = NULL;
-  if ((r = uv_tcp_bind(&server, (const struct sockaddr *)&addr, 0)) != 0)
-    die("bind", r);
-  if ((r = uv_listen((uv_stream_t *)&server, 511, on_connection)) != 0)
-    die("listen", r);
+  listen_tcp(&server, (const struct sockaddr *)&addr, sizeof(conn_t), on_alloc, on_read,
+             WRITE_HIGH_WATER);
   stop_on_signals();
   r = uv_run(loop, UV_RUN_DEFAULT);
   free(read_buf);
