@@ -46,6 +46,15 @@ def run_json(tmp_path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
     return proc, json.loads(out.read_text())
 
 
+def run_ok(tmp_path, workloads: str, servers: str, *args: str
+           ) -> tuple[subprocess.CompletedProcess, dict]:
+    """A run of those workloads and servers that has to succeed."""
+    proc, report = run_json(tmp_path, "--workloads", workloads, "--servers", servers, *args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert list(report["workloads"]) == workloads.split(",")
+    return proc, report
+
+
 def servers_of(report: dict, workload: str) -> dict[str, dict]:
     return {s["server"]: s for s in report["workloads"][workload]["servers"]}
 
@@ -87,9 +96,7 @@ def check_ratios(proc: subprocess.CompletedProcess, report: dict, workload: str)
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("workload", ["tcp-echo-1k", "udp-echo-100"])
 def test_echo_c_reference_and_sourcey(tmp_path, workload):
-    proc, report = run_json(tmp_path, "--workloads", workload, "--servers", "c-libuv,sourcey")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert list(report["workloads"]) == [workload]
+    proc, report = run_ok(tmp_path, workload, "c-libuv,sourcey")
     servers = servers_of(report, workload)
     assert list(servers) == ["c-libuv", "sourcey"]
     for server in servers.values():
@@ -106,11 +113,8 @@ def test_echo_c_reference_and_sourcey(tmp_path, workload):
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not on PATH (apt-get install wrk)")
 def test_http_hello_under_wrk(tmp_path):
     # wrk runs whole seconds only: run_wrk.py makes the 0.3 s a 1 s run.
-    proc, report = run_json(tmp_path, "--workloads", "http-hello",
-                            "--servers", "c-libuv,sourcey", "--param", "conns=10")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    servers = servers_of(report, "http-hello")
-    for server in servers.values():
+    proc, report = run_ok(tmp_path, "http-hello", "c-libuv,sourcey", "--param", "conns=10")
+    for server in servers_of(report, "http-hello").values():
         trial = check_measured(server)
         assert trial["seconds"] >= 0.9
     check_ratios(proc, report, "http-hello")
@@ -119,9 +123,8 @@ def test_http_hello_under_wrk(tmp_path):
 @pytest.mark.timeout(120)
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not on PATH")
 def test_websocket_and_tls_echo(tmp_path):
-    proc, report = run_json(tmp_path, "--workloads", "ws-echo-64,tls-echo-16k",
-                            "--servers", "sourcey,sourcey-net", "--param", "conns=4")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _, report = run_ok(tmp_path, "ws-echo-64,tls-echo-16k", "sourcey,sourcey-net",
+                       "--param", "conns=4")
     ws = servers_of(report, "ws-echo-64")
     assert list(ws) == ["sourcey"]
     assert check_measured(ws["sourcey"])["conns"] == 4
