@@ -583,7 +583,11 @@ def run_trial(workload: Workload, server_name: str, params: dict[str, str], ctx:
         if end is None:  # no marks: the whole run of the generator is the window
             end = (time.monotonic(), [cpu_seconds(srv.pid), None, busy_cpu_seconds()])
         if code != 0:
-            raise TrialError(f"load generator exited with code {code}: {tail(load_log)}")
+            # Its message is on stderr (the log), or for some tools (wrk's usage) on stdout.
+            said = tail(load_log)
+            if said == "(no output)" and lines:
+                said = " | ".join(line.strip() for line in lines[-6:])
+            raise TrialError(f"load generator exited with code {code}: {said}")
         if srv.poll() is not None:
             raise TrialError(f"server exited during the run (code {srv.returncode}): "
                              f"{tail(srv_log)}")
@@ -631,6 +635,12 @@ class Summary:
 
     def median(self, key: str) -> float | None:
         return _median(t.result.get(key) for t in self.trials)
+
+    def ratio_to(self, other: Summary | None) -> float | None:
+        """This median rate divided by other's (the table's "x NAME" columns)."""
+        rate = self.rate
+        other_rate = other.rate if other is not None else None
+        return rate / other_rate if rate and other_rate else None
 
     def total(self, key: str) -> float | None:
         vals = [t.result.get(key) for t in self.trials if t.result.get(key) is not None]
@@ -682,8 +692,6 @@ def format_table(workload: Workload, summaries: list[Summary]) -> str:
     by_name = {s.server: s for s in summaries}
     ref = by_name.get(workload.reference)
     base = by_name.get(workload.baseline)
-    ref_rate = ref.rate if ref else None
-    base_rate = base.rate if base else None
     ref_cpu = ref.cpu_per_unit_us() if ref and ref.trials else None
     cpu_cols = [f"srv us x {workload.reference}"] if workload.cpu_ratio else []
     headers = ["server", f"{workload.metric} (median)", f"x {workload.reference}",
@@ -702,8 +710,7 @@ def format_table(workload: Workload, summaries: list[Summary]) -> str:
         spread = f"{fmt_rate(lo)}-{fmt_rate(hi)} ({(hi - lo) / rate * 100:.0f}%)" if rate else "-"
         rows.append([
             s.server, fmt_rate(rate),
-            f"{rate / ref_rate:.2f}" if rate and ref_rate else "-",
-            f"{rate / base_rate:.2f}" if rate and base_rate else "-",
+            fmt_num(s.ratio_to(ref), 2), fmt_num(s.ratio_to(base), 2),
             fmt_num(s.median("p50_us")), fmt_num(s.median("p99_us")),
             fmt_num(cpu, 2),
             *([f"{cpu / ref_cpu:.2f}" if cpu and ref_cpu else "-"] if cpu_cols else []),

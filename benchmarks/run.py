@@ -73,12 +73,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def split(value: str | None) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+def split(value: str | None, option: str) -> list[str]:
+    """A comma-separated option's names; [] when the option is absent. Given but naming
+    nothing ("," or ""), it is an error rather than a silent "all"."""
+    if value is None:
+        return []
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        sys.exit(f"{option} {value!r}: no name given")
+    return names
 
 
 def select(args: argparse.Namespace, registry: dict[str, Workload]) -> list[Workload]:
-    names = split(args.workloads)
+    names = split(args.workloads, "--workloads")
     unknown = [n for n in names if n not in registry]
     if unknown:
         sys.exit(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(registry)}")
@@ -90,12 +97,23 @@ def select(args: argparse.Namespace, registry: dict[str, Workload]) -> list[Work
 def workload_params(workload: Workload, overrides: list[str]) -> dict[str, str]:
     params = dict(workload.params)
     for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep:
-            sys.exit(f"--param {item!r}: expected KEY=VALUE")
+        key, _, value = item.partition("=")  # main() checked the KEY=VALUE form
         if key in params:
             params[key] = value
     return params
+
+
+def check_params(overrides: list[str], workloads: list[Workload]) -> None:
+    """Exit with a message unless every override is KEY=VALUE for a selected workload's
+    parameter: before anything is built or started."""
+    keys = {k for w in workloads for k in w.params}
+    for item in overrides:
+        key, sep, _ = item.partition("=")
+        if not sep or not key:
+            sys.exit(f"--param {item!r}: expected KEY=VALUE")
+        if key not in keys:
+            sys.exit(f"--param {item!r}: no selected workload has a parameter {key!r} "
+                     f"(they have: {', '.join(sorted(keys)) or 'none'})")
 
 
 def prepare(workload: Workload, server_names: list[str], builder: harness.Builder,
@@ -202,6 +220,14 @@ def run_workload(workload: Workload, server_names: list[str], skipped: dict[str,
     return result
 
 
+def server_report(summary: Summary, summaries: list[Summary], workload: Workload) -> dict:
+    """One server's entry in --json: its summary, trials and the table's two ratios."""
+    by_name = {s.server: s for s in summaries}
+    return {**summary.as_dict(),
+            "x_reference": summary.ratio_to(by_name.get(workload.reference)),
+            "x_baseline": summary.ratio_to(by_name.get(workload.baseline))}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     registry = load_all()
@@ -212,18 +238,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    servers: {', '.join(w.servers)}")
         return 0
     workloads = select(args, registry)
-    wanted = split(args.servers)
+    wanted = split(args.servers, "--servers")
     known = {n for w in workloads for n in w.servers}
     unknown = [n for n in wanted if n not in known]
     if unknown:
         sys.exit(f"unknown server(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
 
-    keys = {k for w in workloads for k in w.params}
-    for item in args.param:
-        key = item.partition("=")[0]
-        if key not in keys:
-            sys.exit(f"--param {item!r}: no selected workload has a parameter {key!r} "
-                     f"(they have: {', '.join(sorted(keys)) or 'none'})")
+    check_params(args.param, workloads)
 
     ctx = Context()
     builder = harness.Builder()
@@ -264,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             report["workloads"][w.name] = {
                 "title": w.title(params), "params": params, "metric": w.metric,
                 "reference": w.reference, "baseline": w.baseline,
-                "servers": [s.as_dict() for s in summaries]}
+                "servers": [server_report(s, summaries, w) for s in summaries]}
     except KeyboardInterrupt:
         print("\ninterrupted: stopping every process started")
         code = 130
@@ -276,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(logdir, ignore_errors=True)
     print(f"\n{NOTES}\n(total {time.monotonic() - started:.0f} s)")
+    failed = [f"{name} {s['server']}" for name, wl in report["workloads"].items()
+              for s in wl["servers"] if s["failures"]]
+    if failed:
+        print(f"failed trials (see above): {', '.join(failed)}")
+        code = code or 1
     if args.json:
         report["seconds"] = time.monotonic() - started
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

@@ -33,6 +33,14 @@ static void fail(const char *fmt, const char *arg) {
   exit(1);
 }
 
+/* calloc() that exits when memory runs out. */
+static void *xcalloc(size_t count, size_t size) {
+  void *p = calloc(count, size);
+  if (p == NULL)
+    fail("%s", "out of memory");
+  return p;
+}
+
 static inline uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -63,6 +71,44 @@ static double parse_seconds(const char *opt, const char *s, double lo, double hi
     exit(2);
   }
   return v;
+}
+
+/* The options every load generator takes. */
+typedef struct {
+  const char *host;
+  long port;
+  double duration; /* measured seconds */
+  double warmup;   /* unmeasured seconds before them */
+} run_opts_t;
+
+/* Reads "--name value" pairs: --host, --port (required), --duration and
+ * --warmup into o, any other through own(opt, value), which returns 0 for an
+ * option it does not know. A missing value, an unknown option or no --port
+ * calls usage(), which exits. */
+static void parse_options(int argc, char **argv, run_opts_t *o,
+                          int (*own)(const char *opt, const char *val), void (*usage)(void)) {
+  o->host = "127.0.0.1";
+  o->port = 0;
+  o->duration = 5.0;
+  o->warmup = 1.0;
+  for (int i = 1; i < argc; i += 2) {
+    const char *opt = argv[i], *val;
+    if (i + 1 >= argc)
+      usage();
+    val = argv[i + 1];
+    if (strcmp(opt, "--host") == 0)
+      o->host = val;
+    else if (strcmp(opt, "--port") == 0)
+      o->port = parse_long(opt, val, 1, 65535);
+    else if (strcmp(opt, "--duration") == 0)
+      o->duration = parse_seconds(opt, val, 0.01, 86400);
+    else if (strcmp(opt, "--warmup") == 0)
+      o->warmup = parse_seconds(opt, val, 0, 86400);
+    else if (!own(opt, val))
+      usage();
+  }
+  if (o->port == 0)
+    usage();
 }
 
 /* Resolve host:port (numeric or a name) into addr; exits on failure. */

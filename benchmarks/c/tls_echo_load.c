@@ -27,24 +27,14 @@
 /* bench-link: -lssl -lcrypto */
 #define _GNU_SOURCE
 
-#include <fcntl.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "loadgen.h"
+#include "tcpconn.h"
 
-#define MAX_CONNS 10000
-#define MAX_SIZE (64L * 1024 * 1024)
 #define RBUF_SIZE (256 * 1024)
-#define MAX_EVENTS 256
-#define CONNECT_TIMEOUT_MS 5000
 
 typedef struct {
   int fd;
@@ -56,17 +46,9 @@ typedef struct {
   uint64_t t0;          /* when the current message started */
 } conn_t;
 
-static int ep = -1;
-static size_t msg_size = 16384;
 static char *payload;
 static char *rbuf;
 static conn_t *conns;
-static long nconns = 10;
-static long alive;
-static uint64_t errors;
-static uint64_t messages;
-static window_t win;
-static hist_t hist;
 
 static void ssl_fail(const char *what, const char *where) {
   unsigned long e = ERR_get_error();
@@ -82,28 +64,15 @@ static void ssl_fail(const char *what, const char *where) {
 static void conn_fail(conn_t *c) {
   if (c->fd < 0)
     return;
-  epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
   SSL_free(c->ssl);
   c->ssl = NULL;
-  close(c->fd);
-  c->fd = -1;
-  errors++;
-  alive--;
+  conn_drop(&c->fd);
   ERR_clear_error();
 }
 
 static void set_out(conn_t *c, int on) {
-  struct epoll_event ev;
-  if (c->want_out == on)
-    return;
-  memset(&ev, 0, sizeof(ev));
-  ev.events = EPOLLIN | (on ? EPOLLOUT : 0);
-  ev.data.ptr = c;
-  if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+  if (conn_want_out(c->fd, &c->want_out, on, c) != 0)
     conn_fail(c);
-    return;
-  }
-  c->want_out = on;
 }
 
 /* Hand as much of the current message to TLS as the socket takes. A write that
@@ -169,10 +138,7 @@ static void on_readable(conn_t *c) {
     c->recvd += got;
     if (c->recvd == msg_size) {
       uint64_t now = now_ns();
-      if (win.measuring) {
-        messages++;
-        hist_add(&hist, now - c->t0);
-      }
+      message_done(c->t0, now);
       start_message(c, now);
       if (c->fd < 0)
         return;
@@ -195,46 +161,20 @@ static void on_writable(conn_t *c) {
     set_out(c, 0);
 }
 
-static int wait_fd(int fd, short events, uint64_t deadline) {
-  struct pollfd pfd;
-  int r;
-  pfd.fd = fd;
-  pfd.events = events;
-  do {
-    uint64_t now = now_ns();
-    int timeout_ms = now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1);
-    r = poll(&pfd, 1, timeout_ms);
-  } while (r < 0 && errno == EINTR);
-  return r;
+static void on_event(void *conn, uint32_t events) {
+  conn_t *c = conn;
+  if (c->fd < 0)
+    return;
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+    on_readable(c);
+  if (c->fd >= 0 && (events & EPOLLOUT))
+    on_writable(c);
 }
 
 static void connect_one(conn_t *c, SSL_CTX *ctx, const struct sockaddr_storage *addr,
                         socklen_t addrlen, const char *where) {
-  uint64_t deadline = now_ns() + (uint64_t)CONNECT_TIMEOUT_MS * 1000000u;
-  int fd, one = 1, err = 0, r;
-  socklen_t elen = sizeof(err);
-
-  fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    fail("socket: %s", strerror(errno));
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  r = connect(fd, (const struct sockaddr *)addr, addrlen);
-  if (r != 0 && errno != EINPROGRESS) {
-    fprintf(stderr, "%s: cannot connect to %s: %s\n", prog_name, where, strerror(errno));
-    exit(1);
-  }
-  if (r != 0) {
-    r = wait_fd(fd, POLLOUT, deadline);
-    if (r == 0) {
-      fprintf(stderr, "%s: cannot connect to %s: timed out\n", prog_name, where);
-      exit(1);
-    }
-    if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err != 0) {
-      fprintf(stderr, "%s: cannot connect to %s: %s\n", prog_name, where,
-              strerror(err ? err : errno));
-      exit(1);
-    }
-  }
+  uint64_t deadline = connect_deadline();
+  int fd = tcp_connect(addr, addrlen, where, deadline), r;
 
   c->fd = fd;
   c->ssl = SSL_new(ctx);
@@ -268,50 +208,30 @@ static void usage(void) {
   exit(2);
 }
 
+static const char *ciphersuites; /* --ciphersuites: OpenSSL TLS 1.3 syntax, or the default */
+
+/* This program's own options (parse_options reads the common ones). */
+static int own_option(const char *opt, const char *val) {
+  if (strcmp(opt, "--ciphersuites") != 0)
+    return conn_option(opt, val);
+  ciphersuites = val;
+  return 1;
+}
+
 int main(int argc, char **argv) {
-  const char *host = "127.0.0.1";
-  const char *ciphersuites = NULL;
+  run_opts_t o;
   struct sockaddr_storage addr;
-  struct epoll_event events[MAX_EVENTS];
-  struct rlimit rl;
   socklen_t addrlen;
   SSL_CTX *ctx;
-  double duration = 5.0, warmup = 1.0;
-  uint64_t t_begin, now;
+  uint64_t t_begin;
   double seconds;
-  long port = 0, i;
+  long i;
   char where[300], extra[256];
 
   prog_name = "tls_echo_load";
-  for (i = 1; i < argc; i++) {
-    const char *opt = argv[i];
-    if (i + 1 >= argc)
-      usage();
-    if (strcmp(opt, "--host") == 0)
-      host = argv[++i];
-    else if (strcmp(opt, "--port") == 0)
-      port = parse_long(opt, argv[++i], 1, 65535);
-    else if (strcmp(opt, "--conns") == 0)
-      nconns = parse_long(opt, argv[++i], 1, MAX_CONNS);
-    else if (strcmp(opt, "--size") == 0)
-      msg_size = (size_t)parse_long(opt, argv[++i], 1, MAX_SIZE);
-    else if (strcmp(opt, "--duration") == 0)
-      duration = parse_seconds(opt, argv[++i], 0.01, 86400);
-    else if (strcmp(opt, "--warmup") == 0)
-      warmup = parse_seconds(opt, argv[++i], 0, 86400);
-    else if (strcmp(opt, "--ciphersuites") == 0)
-      ciphersuites = argv[++i];
-    else
-      usage();
-  }
-  if (port == 0)
-    usage();
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-      (rlim_t)nconns + 16 > rl.rlim_cur) {
-    fprintf(stderr, "%s: --conns %ld exceeds the open-file limit (%llu)\n", prog_name, nconns,
-            (unsigned long long)rl.rlim_cur);
-    return 2;
-  }
+  msg_size = 16384; /* one full TLS record */
+  parse_options(argc, argv, &o, own_option, usage);
+  check_open_files(nconns);
   signal(SIGPIPE, SIG_IGN); /* a server that goes away is an error, not a signal */
 
   ctx = SSL_CTX_new(TLS_client_method());
@@ -324,65 +244,25 @@ int main(int argc, char **argv) {
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 
-  payload = malloc(msg_size);
-  rbuf = malloc(RBUF_SIZE);
-  conns = calloc((size_t)nconns, sizeof(*conns));
-  if (payload == NULL || rbuf == NULL || conns == NULL)
-    fail("%s", "out of memory");
+  payload = xcalloc(1, msg_size);
+  rbuf = xcalloc(1, RBUF_SIZE);
+  conns = xcalloc((size_t)nconns, sizeof(*conns));
   for (size_t k = 0; k < msg_size; k++)
-    payload[k] = (char)('a' + (k * 7 + k / 26) % 26);
+    payload[k] = message_byte(k);
 
-  addrlen = resolve(host, port, SOCK_STREAM, &addr);
-  snprintf(where, sizeof(where), "%s:%ld", host, port);
-  ep = epoll_create1(EPOLL_CLOEXEC);
-  if (ep < 0)
-    fail("epoll_create1: %s", strerror(errno));
+  addrlen = conn_target(&o, &addr, where, sizeof(where));
   for (i = 0; i < nconns; i++) {
-    struct epoll_event ev;
     connect_one(&conns[i], ctx, &addr, addrlen, where);
-    memset(&ev, 0, sizeof(ev));
-    ev.events = EPOLLIN;
-    ev.data.ptr = &conns[i];
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev) != 0)
-      fail("epoll_ctl: %s", strerror(errno));
-    alive++;
+    conn_add(conns[i].fd, &conns[i]);
   }
   snprintf(extra, sizeof(extra), ",\"conns\":%ld,\"size\":%zu,\"tls\":\"%s\",\"cipher\":\"%s\"",
            nconns, msg_size, SSL_get_version(conns[0].ssl),
            SSL_CIPHER_get_name(SSL_get_current_cipher(conns[0].ssl)));
 
-  hist_reset(&hist);
-  t_begin = now_ns();
-  window_init(&win, t_begin, warmup, duration);
+  t_begin = run_begin(o.warmup, o.duration);
   for (i = 0; i < nconns; i++)
     start_message(&conns[i], t_begin);
-
-  for (;;) {
-    uint64_t deadline;
-    int n, timeout_ms;
-
-    now = now_ns();
-    deadline = window_tick(&win, now);
-    if (now >= win.end || alive == 0)
-      break;
-    timeout_ms = (int)((deadline - now + 999999) / 1000000);
-    n = epoll_wait(ep, events, MAX_EVENTS, timeout_ms);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      fail("epoll_wait: %s", strerror(errno));
-    }
-    for (int k = 0; k < n; k++) {
-      conn_t *c = events[k].data.ptr;
-      if (c->fd < 0)
-        continue;
-      if (events[k].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-        on_readable(c);
-      if (c->fd >= 0 && (events[k].events & EPOLLOUT))
-        on_writable(c);
-    }
-  }
-  seconds = window_close(&win);
+  seconds = run_loop(on_event);
 
   print_result(messages, seconds, msg_size, &hist, errors, extra);
   for (i = 0; i < nconns; i++) {
@@ -392,9 +272,5 @@ int main(int argc, char **argv) {
     }
   }
   SSL_CTX_free(ctx);
-  if (alive == 0) {
-    fprintf(stderr, "%s: every connection was lost\n", prog_name);
-    return 1;
-  }
-  return 0;
+  return run_status();
 }

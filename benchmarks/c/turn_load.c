@@ -298,46 +298,42 @@ static void usage(void) {
   exit(2);
 }
 
+static const char *peer_host = "127.0.0.1", *user, *password;
+static long timeout_ms = 200;
+
+/* This program's own options (parse_options reads the common ones). */
+static int own_option(const char *opt, const char *val) {
+  if (strcmp(opt, "--user") == 0)
+    user = val;
+  else if (strcmp(opt, "--password") == 0)
+    password = val;
+  else if (strcmp(opt, "--peer-host") == 0)
+    peer_host = val;
+  else if (strcmp(opt, "--inflight") == 0)
+    ninflight = parse_long(opt, val, 1, MAX_INFLIGHT);
+  else if (strcmp(opt, "--size") == 0)
+    msg_size = (size_t)parse_long(opt, val, HDR_SIZE, MAX_PAYLOAD);
+  else if (strcmp(opt, "--timeout-ms") == 0)
+    timeout_ms = parse_long(opt, val, 1, 60000);
+  else
+    return 0;
+  return 1;
+}
+
 int main(int argc, char **argv) {
-  const char *host = "127.0.0.1", *peer_host = "127.0.0.1", *user = NULL, *password = NULL;
+  run_opts_t o;
   struct sockaddr_storage addr;
   struct sockaddr_in peer;
   socklen_t addrlen, plen = sizeof(peer);
-  double duration = 5.0, warmup = 1.0, seconds;
-  long port = 0, timeout_ms = 200, i;
+  double seconds;
+  long i;
   uint64_t t_begin, last_scan, timeout_ns;
   char extra[200];
   int ep;
 
   prog_name = "turn_load";
-  for (i = 1; i < argc; i++) {
-    const char *opt = argv[i];
-    if (i + 1 >= argc)
-      usage();
-    if (strcmp(opt, "--host") == 0)
-      host = argv[++i];
-    else if (strcmp(opt, "--port") == 0)
-      port = parse_long(opt, argv[++i], 1, 65535);
-    else if (strcmp(opt, "--user") == 0)
-      user = argv[++i];
-    else if (strcmp(opt, "--password") == 0)
-      password = argv[++i];
-    else if (strcmp(opt, "--peer-host") == 0)
-      peer_host = argv[++i];
-    else if (strcmp(opt, "--inflight") == 0)
-      ninflight = parse_long(opt, argv[++i], 1, MAX_INFLIGHT);
-    else if (strcmp(opt, "--size") == 0)
-      msg_size = (size_t)parse_long(opt, argv[++i], HDR_SIZE, MAX_PAYLOAD);
-    else if (strcmp(opt, "--duration") == 0)
-      duration = parse_seconds(opt, argv[++i], 0.01, 86400);
-    else if (strcmp(opt, "--warmup") == 0)
-      warmup = parse_seconds(opt, argv[++i], 0, 86400);
-    else if (strcmp(opt, "--timeout-ms") == 0)
-      timeout_ms = parse_long(opt, argv[++i], 1, 60000);
-    else
-      usage();
-  }
-  if (port == 0 || user == NULL || password == NULL)
+  parse_options(argc, argv, &o, own_option, usage);
+  if (user == NULL || password == NULL)
     usage();
   timeout_ns = (uint64_t)timeout_ms * 1000000ull;
   slots = calloc((size_t)ninflight, sizeof(*slots));
@@ -346,7 +342,7 @@ int main(int argc, char **argv) {
   for (size_t k = 0; k < sizeof(payload); k++)
     payload[k] = (unsigned char)('A' + k % 26);
 
-  addrlen = resolve(host, port, SOCK_DGRAM, &addr);
+  addrlen = resolve(o.host, o.port, SOCK_DGRAM, &addr);
   cfd = socket(addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (cfd < 0 || connect(cfd, (const struct sockaddr *)&addr, addrlen) != 0)
     fail("cannot reach the server: %s", strerror(errno));
@@ -377,7 +373,7 @@ int main(int argc, char **argv) {
 
   hist_reset(&hist);
   t_begin = now_ns();
-  window_init(&win, t_begin, warmup, duration);
+  window_init(&win, t_begin, o.warmup, o.duration);
   for (i = 0; i < ninflight; i++)
     issue((unsigned)i, t_begin);
   last_scan = t_begin;

@@ -243,43 +243,35 @@ static void usage(void) {
   exit(2);
 }
 
+static long timeout_ms = 200;
+
+/* This program's own options (parse_options reads the common ones). */
+static int own_option(const char *opt, const char *val) {
+  if (strcmp(opt, "--inflight") == 0)
+    ninflight = parse_long(opt, val, 1, MAX_INFLIGHT);
+  else if (strcmp(opt, "--size") == 0)
+    msg_size = (size_t)parse_long(opt, val, HDR_SIZE, MAX_DGRAM);
+  else if (strcmp(opt, "--sockets") == 0)
+    nsockets = parse_long(opt, val, 1, MAX_SOCKETS);
+  else if (strcmp(opt, "--timeout-ms") == 0)
+    timeout_ms = parse_long(opt, val, 1, 60000);
+  else
+    return 0;
+  return 1;
+}
+
 int main(int argc, char **argv) {
-  const char *host = "127.0.0.1";
+  run_opts_t o;
   struct sockaddr_storage addr;
   struct epoll_event events[MAX_SOCKETS];
   socklen_t addrlen;
-  double duration = 5.0, warmup = 1.0;
   uint64_t t_begin, now, last_scan, timeout_ns;
   double seconds;
-  long port = 0, timeout_ms = 200, i;
+  long i;
   char extra[200];
 
   prog_name = "udp_echo_load";
-  for (i = 1; i < argc; i++) {
-    const char *opt = argv[i];
-    if (i + 1 >= argc)
-      usage();
-    if (strcmp(opt, "--host") == 0)
-      host = argv[++i];
-    else if (strcmp(opt, "--port") == 0)
-      port = parse_long(opt, argv[++i], 1, 65535);
-    else if (strcmp(opt, "--inflight") == 0)
-      ninflight = parse_long(opt, argv[++i], 1, MAX_INFLIGHT);
-    else if (strcmp(opt, "--size") == 0)
-      msg_size = (size_t)parse_long(opt, argv[++i], HDR_SIZE, MAX_DGRAM);
-    else if (strcmp(opt, "--duration") == 0)
-      duration = parse_seconds(opt, argv[++i], 0.01, 86400);
-    else if (strcmp(opt, "--warmup") == 0)
-      warmup = parse_seconds(opt, argv[++i], 0, 86400);
-    else if (strcmp(opt, "--sockets") == 0)
-      nsockets = parse_long(opt, argv[++i], 1, MAX_SOCKETS);
-    else if (strcmp(opt, "--timeout-ms") == 0)
-      timeout_ms = parse_long(opt, argv[++i], 1, 60000);
-    else
-      usage();
-  }
-  if (port == 0)
-    usage();
+  parse_options(argc, argv, &o, own_option, usage);
   if (nsockets > ninflight)
     nsockets = ninflight;
   timeout_ns = (uint64_t)timeout_ms * 1000000ull;
@@ -293,7 +285,7 @@ int main(int argc, char **argv) {
   for (size_t k = 0; k < msg_size - HDR_SIZE; k++)
     payload[k] = (unsigned char)('A' + k % 26);
 
-  addrlen = resolve(host, port, SOCK_DGRAM, &addr);
+  addrlen = resolve(o.host, o.port, SOCK_DGRAM, &addr);
   int ep = epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0)
     fail("epoll_create1: %s", strerror(errno));
@@ -304,7 +296,7 @@ int main(int argc, char **argv) {
     if (s->fd < 0)
       fail("socket: %s", strerror(errno));
     if (connect(s->fd, (const struct sockaddr *)&addr, addrlen) != 0) {
-      fprintf(stderr, "%s: cannot connect to %s:%ld: %s\n", prog_name, host, port,
+      fprintf(stderr, "%s: cannot connect to %s:%ld: %s\n", prog_name, o.host, o.port,
               strerror(errno));
       return 1;
     }
@@ -323,11 +315,11 @@ int main(int argc, char **argv) {
     if (epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &ev) != 0)
       fail("epoll_ctl: %s", strerror(errno));
   }
-  probe(socks[0].fd, host, port);
+  probe(socks[0].fd, o.host, o.port);
 
   hist_reset(&hist);
   t_begin = now_ns();
-  window_init(&win, t_begin, warmup, duration);
+  window_init(&win, t_begin, o.warmup, o.duration);
   for (i = 0; i < ninflight; i++)
     issue((unsigned)i, t_begin);
   for (i = 0; i < nsockets; i++)

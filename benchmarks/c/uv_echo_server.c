@@ -21,86 +21,34 @@
 #define _GNU_SOURCE /* libuv's headers need POSIX types under -std=c99 */
 
 #include <errno.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include <uv.h>
+#include <uv.h> /* the runner links libuv into a program that includes it */
+
+#include "uvserver.h"
 
 #define TCP_BUF_SIZE (256 * 1024)
 #define WRITE_HIGH_WATER (4 * 1024 * 1024)
 #define UDP_DGRAM_MAX (64 * 1024)
 
-typedef struct {
-  uv_tcp_t tcp;
-  int paused; /* reading stopped because the write queue is too long */
-} conn_t;
-
-typedef struct {
-  uv_write_t req;
-  conn_t *conn;
-  char data[]; /* the copied remainder */
-} write_req_t;
+typedef conn_base_t conn_t; /* an echo connection needs nothing more */
 
 typedef struct {
   uv_udp_send_t req;
   char data[]; /* the copied datagram */
 } udp_send_req_t;
 
-static uv_loop_t *loop;
 static uv_tcp_t tcp_server;
 static uv_udp_t udp_server;
-static uv_signal_t sig_term;
-static uv_signal_t sig_int;
 static char *tcp_buf;
 static char *udp_buf;
 static unsigned long long udp_send_failures;
 
-static void die(const char *what, int err) {
-  fprintf(stderr, "uv_echo_server: %s: %s\n", what, uv_strerror(err));
-  exit(1);
-}
-
 /* ---------------------------------------------------------------- TCP -- */
-
-static void on_conn_closed(uv_handle_t *handle) {
-  free(handle->data);
-}
-
-static void conn_close(conn_t *conn) {
-  if (!uv_is_closing((uv_handle_t *)&conn->tcp))
-    uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
-}
 
 static void on_tcp_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
   (void)handle;
   (void)suggested;
   *buf = uv_buf_init(tcp_buf, TCP_BUF_SIZE);
-}
-
-static void on_shutdown(uv_shutdown_t *req, int status) {
-  (void)status;
-  conn_close(req->handle->data);
-  free(req);
-}
-
-static void on_tcp_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
-
-static void on_write(uv_write_t *req, int status) {
-  write_req_t *wr = (write_req_t *)req;
-  conn_t *conn = wr->conn;
-  free(wr);
-  if (status < 0) {
-    conn_close(conn);
-    return;
-  }
-  if (conn->paused && conn->tcp.write_queue_size == 0 &&
-      !uv_is_closing((uv_handle_t *)&conn->tcp)) {
-    conn->paused = 0;
-    if (uv_read_start((uv_stream_t *)&conn->tcp, on_tcp_alloc, on_tcp_read) != 0)
-      conn_close(conn);
-  }
 }
 
 static void on_tcp_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
@@ -112,17 +60,7 @@ static void on_tcp_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
   if (nread == 0)
     return; /* EAGAIN */
   if (nread < 0) {
-    if (nread == UV_EOF) {
-      /* Flush what is still queued, then close. */
-      uv_shutdown_t *req = malloc(sizeof(*req));
-      uv_read_stop(stream);
-      if (req == NULL || uv_shutdown(req, stream, on_shutdown) != 0) {
-        free(req);
-        conn_close(conn);
-      }
-    } else {
-      conn_close(conn);
-    }
+    conn_read_end(stream, nread);
     return;
   }
 
@@ -132,67 +70,25 @@ static void on_tcp_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
   if (r == UV_EAGAIN || r == UV_ENOSYS) {
     done = 0;
   } else if (r < 0) {
-    conn_close(conn);
+    tcp_conn_close(&conn->tcp);
     return;
   } else {
     done = (size_t)r;
   }
   if (done < len) {
-    size_t rest = len - done;
-    write_req_t *wr = malloc(sizeof(*wr) + rest);
-    if (wr == NULL) {
-      conn_close(conn);
+    if (write_copy(conn, buf->base + done, len - done) != 0) {
+      tcp_conn_close(&conn->tcp);
       return;
     }
-    memcpy(wr->data, buf->base + done, rest);
-    wr->conn = conn;
-    wbuf = uv_buf_init(wr->data, (unsigned int)rest);
-    if (uv_write(&wr->req, stream, &wbuf, 1, on_write) != 0) {
-      free(wr);
-      conn_close(conn);
-      return;
-    }
-    if (stream->write_queue_size > WRITE_HIGH_WATER) {
-      uv_read_stop(stream);
-      conn->paused = 1;
-    }
+    pause_if_queued(conn);
   }
-}
-
-static void on_connection(uv_stream_t *server, int status) {
-  conn_t *conn;
-  if (status < 0) {
-    fprintf(stderr, "uv_echo_server: accept: %s\n", uv_strerror(status));
-    return;
-  }
-  conn = calloc(1, sizeof(*conn));
-  if (conn == NULL)
-    return;
-  if (uv_tcp_init(loop, &conn->tcp) != 0) {
-    free(conn);
-    return;
-  }
-  conn->tcp.data = conn;
-  if (uv_accept(server, (uv_stream_t *)&conn->tcp) != 0) {
-    conn_close(conn);
-    return;
-  }
-  uv_tcp_nodelay(&conn->tcp, 1);
-  if (uv_read_start((uv_stream_t *)&conn->tcp, on_tcp_alloc, on_tcp_read) != 0)
-    conn_close(conn);
 }
 
 static void start_tcp(const struct sockaddr *addr) {
-  int r;
   tcp_buf = malloc(TCP_BUF_SIZE);
   if (tcp_buf == NULL)
     die("malloc", UV_ENOMEM);
-  if ((r = uv_tcp_init(loop, &tcp_server)) != 0)
-    die("uv_tcp_init", r);
-  if ((r = uv_tcp_bind(&tcp_server, addr, 0)) != 0)
-    die("bind", r);
-  if ((r = uv_listen((uv_stream_t *)&tcp_server, 511, on_connection)) != 0)
-    die("listen", r);
+  listen_tcp(&tcp_server, addr, sizeof(conn_t), on_tcp_alloc, on_tcp_read, WRITE_HIGH_WATER);
 }
 
 /* ---------------------------------------------------------------- UDP -- */
@@ -254,24 +150,6 @@ static void start_udp(const struct sockaddr *addr) {
     die("uv_udp_recv_start", r);
 }
 
-/* ------------------------------------------------------------- signals -- */
-
-static void close_any(uv_handle_t *handle, void *arg) {
-  (void)arg;
-  if (uv_is_closing(handle))
-    return;
-  if (handle->type == UV_TCP && handle != (uv_handle_t *)&tcp_server)
-    uv_close(handle, on_conn_closed);
-  else
-    uv_close(handle, NULL);
-}
-
-static void on_signal(uv_signal_t *handle, int signum) {
-  (void)handle;
-  (void)signum;
-  uv_walk(loop, close_any, NULL);
-}
-
 static void usage(void) {
   fprintf(stderr, "usage: uv_echo_server tcp|udp PORT [HOST]\n");
   exit(2);
@@ -284,6 +162,7 @@ int main(int argc, char **argv) {
   long port;
   int is_tcp, r;
 
+  server_name = "uv_echo_server";
   if (argc < 3 || argc > 4)
     usage();
   if (strcmp(argv[1], "tcp") == 0)
@@ -314,11 +193,7 @@ int main(int argc, char **argv) {
   else
     start_udp((const struct sockaddr *)&addr);
 
-  if ((r = uv_signal_init(loop, &sig_term)) != 0 ||
-      (r = uv_signal_start(&sig_term, on_signal, SIGTERM)) != 0 ||
-      (r = uv_signal_init(loop, &sig_int)) != 0 ||
-      (r = uv_signal_start(&sig_int, on_signal, SIGINT)) != 0)
-    die("signal", r);
+  stop_on_signals();
 
   uv_run(loop, UV_RUN_DEFAULT);
   r = uv_loop_close(loop);

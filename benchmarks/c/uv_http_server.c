@@ -17,12 +17,9 @@
  */
 #define _GNU_SOURCE /* libuv's headers need POSIX types under -std=c99 */
 
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include <uv.h> /* the runner links libuv into a program that includes it */
 
-#include <uv.h>
+#include "uvserver.h"
 
 #define READ_BUF_SIZE (64 * 1024)
 #define MAX_HEAD (64 * 1024)
@@ -38,61 +35,19 @@ static const char RESPONSE[] =
 #define RESPONSE_LEN (sizeof(RESPONSE) - 1)
 
 typedef struct {
-  uv_tcp_t tcp;
-  int paused;       /* reading stopped because the write queue is too long */
+  conn_base_t base; /* first: the handle, and whether reading is paused */
   int match;        /* bytes of "\r\n\r\n" matched at the end of the last read */
   size_t head_len;  /* bytes of the current, unfinished request head */
 } conn_t;
 
-typedef struct {
-  uv_write_t req;
-  conn_t *conn;
-  char data[]; /* the copied remainder */
-} write_req_t;
-
-static uv_loop_t *loop;
 static uv_tcp_t server;
-static uv_signal_t sig_term;
-static uv_signal_t sig_int;
 static char *read_buf;
 static char *batch_buf; /* BATCH copies of RESPONSE */
-
-static void die(const char *what, int err) {
-  fprintf(stderr, "uv_http_server: %s: %s\n", what, uv_strerror(err));
-  exit(1);
-}
-
-static void on_conn_closed(uv_handle_t *handle) {
-  free(handle->data);
-}
-
-static void conn_close(conn_t *conn) {
-  if (!uv_is_closing((uv_handle_t *)&conn->tcp))
-    uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
-}
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
   (void)handle;
   (void)suggested;
   *buf = uv_buf_init(read_buf, READ_BUF_SIZE);
-}
-
-static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
-
-static void on_write(uv_write_t *req, int status) {
-  write_req_t *wr = (write_req_t *)req;
-  conn_t *conn = wr->conn;
-  free(wr);
-  if (status < 0) {
-    conn_close(conn);
-    return;
-  }
-  if (conn->paused && conn->tcp.write_queue_size == 0 &&
-      !uv_is_closing((uv_handle_t *)&conn->tcp)) {
-    conn->paused = 0;
-    if (uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read) != 0)
-      conn_close(conn);
-  }
 }
 
 /* Count the request heads that end in data[0..len), carrying the partial
@@ -135,24 +90,8 @@ static long count_requests(conn_t *conn, const char *data, size_t len) {
   return count;
 }
 
-/* Queue a copy of data[0..len) behind whatever is already being written. */
-static int write_copy(conn_t *conn, const char *data, size_t len) {
-  uv_buf_t wbuf;
-  write_req_t *wr = malloc(sizeof(*wr) + len);
-  if (wr == NULL)
-    return -1;
-  memcpy(wr->data, data, len);
-  wr->conn = conn;
-  wbuf = uv_buf_init(wr->data, (unsigned int)len);
-  if (uv_write(&wr->req, (uv_stream_t *)&conn->tcp, &wbuf, 1, on_write) != 0) {
-    free(wr);
-    return -1;
-  }
-  return 0;
-}
-
 static int respond(conn_t *conn, long count) {
-  uv_stream_t *stream = (uv_stream_t *)&conn->tcp;
+  uv_stream_t *stream = (uv_stream_t *)&conn->base.tcp;
   while (count > 0) {
     long n = count < BATCH ? count : BATCH;
     size_t len = (size_t)n * RESPONSE_LEN, done = 0;
@@ -165,20 +104,11 @@ static int respond(conn_t *conn, long count) {
       else if (r != UV_EAGAIN && r != UV_ENOSYS)
         return -1;
     }
-    if (done < len && write_copy(conn, batch_buf + done, len - done) != 0)
+    if (done < len && write_copy(&conn->base, batch_buf + done, len - done) != 0)
       return -1;
   }
-  if (stream->write_queue_size > WRITE_HIGH_WATER) {
-    uv_read_stop(stream);
-    conn->paused = 1;
-  }
+  pause_if_queued(&conn->base);
   return 0;
-}
-
-static void on_shutdown(uv_shutdown_t *req, int status) {
-  (void)status;
-  conn_close(req->handle->data);
-  free(req);
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
@@ -188,58 +118,12 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   if (nread == 0)
     return; /* EAGAIN */
   if (nread < 0) {
-    if (nread == UV_EOF) {
-      /* Flush what is still queued, then close. */
-      uv_shutdown_t *req = malloc(sizeof(*req));
-      uv_read_stop(stream);
-      if (req == NULL || uv_shutdown(req, stream, on_shutdown) != 0) {
-        free(req);
-        conn_close(conn);
-      }
-    } else {
-      conn_close(conn);
-    }
+    conn_read_end(stream, nread);
     return;
   }
   count = count_requests(conn, buf->base, (size_t)nread);
   if (count < 0 || (count > 0 && respond(conn, count) != 0))
-    conn_close(conn);
-}
-
-static void on_connection(uv_stream_t *listener, int status) {
-  conn_t *conn;
-  if (status < 0) {
-    fprintf(stderr, "uv_http_server: accept: %s\n", uv_strerror(status));
-    return;
-  }
-  conn = calloc(1, sizeof(*conn));
-  if (conn == NULL)
-    return;
-  if (uv_tcp_init(loop, &conn->tcp) != 0) {
-    free(conn);
-    return;
-  }
-  conn->tcp.data = conn;
-  if (uv_accept(listener, (uv_stream_t *)&conn->tcp) != 0) {
-    conn_close(conn);
-    return;
-  }
-  uv_tcp_nodelay(&conn->tcp, 1);
-  if (uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read) != 0)
-    conn_close(conn);
-}
-
-static void close_walk(uv_handle_t *handle, void *arg) {
-  (void)arg;
-  if (!uv_is_closing(handle))
-    uv_close(handle, handle->data == NULL ? NULL : on_conn_closed);
-}
-
-static void on_signal(uv_signal_t *handle, int signum) {
-  (void)handle;
-  (void)signum;
-  /* Connections carry their conn_t in data; the server and signals carry NULL. */
-  uv_walk(loop, close_walk, NULL);
+    tcp_conn_close(&conn->base.tcp);
 }
 
 int main(int argc, char **argv) {
@@ -247,6 +131,7 @@ int main(int argc, char **argv) {
   const char *host = argc > 2 ? argv[2] : "127.0.0.1";
   int port, r, i;
 
+  server_name = "uv_http_server";
   if (argc < 2 || argc > 3) {
     fprintf(stderr, "usage: uv_http_server PORT [HOST]\n");
     return 2;
@@ -265,18 +150,9 @@ int main(int argc, char **argv) {
     memcpy(batch_buf + (size_t)i * RESPONSE_LEN, RESPONSE, RESPONSE_LEN);
   if ((r = uv_ip4_addr(host, port, &addr)) != 0)
     die("address", r);
-  if ((r = uv_tcp_init(loop, &server)) != 0)
-    die("uv_tcp_init", r);
-  server.data = NULL;
-  if ((r = uv_tcp_bind(&server, (const struct sockaddr *)&addr, 0)) != 0)
-    die("bind", r);
-  if ((r = uv_listen((uv_stream_t *)&server, 511, on_connection)) != 0)
-    die("listen", r);
-  uv_signal_init(loop, &sig_term);
-  uv_signal_init(loop, &sig_int);
-  sig_term.data = sig_int.data = NULL;
-  uv_signal_start(&sig_term, on_signal, SIGTERM);
-  uv_signal_start(&sig_int, on_signal, SIGINT);
+  listen_tcp(&server, (const struct sockaddr *)&addr, sizeof(conn_t), on_alloc, on_read,
+             WRITE_HIGH_WATER);
+  stop_on_signals();
   r = uv_run(loop, UV_RUN_DEFAULT);
   free(read_buf);
   free(batch_buf);

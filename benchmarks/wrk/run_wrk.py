@@ -20,6 +20,12 @@ import subprocess
 import sys
 
 
+def whole_seconds(arg: str) -> str:
+    """``-dS`` with S seconds (a float) -> ``-dNs``, N >= 1 whole seconds; other args as is."""
+    m = re.fullmatch(r"-d([0-9]*\.?[0-9]+)s?", arg)
+    return f"-d{max(1, round(float(m.group(1))))}s" if m else arg
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--warmup", type=float, default=0.0)
@@ -28,6 +34,9 @@ def main() -> None:
     cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not cmd:
         sys.exit("run_wrk: no wrk command given")
+    # wrk takes whole seconds only (it prints its usage for "-d0.5s"): round the measured
+    # duration to at least 1 s; the runner reads the time wrk actually ran from its output.
+    cmd = [whole_seconds(a) for a in cmd]
     if args.warmup > 0:
         # The same load for S seconds, without the window markers (no script output).
         warm = [re.sub(r"^-d\S+$", f"-d{max(1, round(args.warmup))}s", a) for a in cmd]
