@@ -26,7 +26,7 @@ all: build debug
 
 venv: $(VENV)/.stamp
 $(VENV)/.stamp: pyproject.toml Makefile
-	$(PYTHON) -m venv --clear $(VENV)
+	$(PYTHON) -m venv $(if $(wildcard $(VENV)/pyvenv.cfg),--upgrade) $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "Cython>=3.1" "setuptools>=77" wheel build \
 		pytest pytest-timeout pytest-benchmark uvloop httptools aiohttp trustme \
