@@ -3,6 +3,7 @@ leaked handles and requests in its teardown."""
 
 import gc
 import os
+import threading
 
 import pytest
 
@@ -87,9 +88,37 @@ def run_until(lp, predicate, timeout=5.0):
         lp.run(uv.UV_RUN_NOWAIT)
 
 
+def run_in_thread(lp, fn, timeout=10.0):
+    """Call the blocking ``fn()`` in a thread while ``lp`` serves (a peer process, an
+    asyncio client); the thread wakes the loop when ``fn`` is done. Returns what ``fn``
+    returned, or raises what it raised."""
+    result = {}
+    wake = uv.Async(lp, lambda handle: None)
+
+    def target():
+        try:
+            result["value"] = fn()
+        except BaseException as exc:        # handed to the test's thread
+            result["error"] = exc
+        finally:
+            wake.send()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    try:
+        run_until(lp, lambda: result, timeout)
+    finally:
+        thread.join()
+        wake.close()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
 @pytest.fixture
 def runner():
-    """``runner.run(loop, timeout)`` and ``runner.until(loop, predicate, timeout)``."""
+    """``runner.run(loop, timeout)``, ``runner.until(loop, predicate, timeout)`` and
+    ``runner.in_thread(loop, fn, timeout)``."""
 
     class Runner:
         pass
@@ -97,6 +126,7 @@ def runner():
     r = Runner()
     r.run = run
     r.until = run_until
+    r.in_thread = run_in_thread
     return r
 
 
@@ -139,6 +169,13 @@ def checked_runner(runner):
         def until(lp, predicate, timeout=5.0):
             try:
                 runner.until(lp, predicate, timeout)
+            finally:
+                reraise(lp)
+
+        @staticmethod
+        def in_thread(lp, fn, timeout=10.0):
+            try:
+                return runner.in_thread(lp, fn, timeout)
             finally:
                 reraise(lp)
 

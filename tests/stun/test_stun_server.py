@@ -8,11 +8,10 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 
 import pytest
 
-from sourcey import stun, uv
+from sourcey import stun
 from sourcey.net import SSLSocket, TCPSocket, UDPSocket
 
 TXID = bytes(range(1, 13))
@@ -255,27 +254,9 @@ def test_listen_arguments(loop, runner, server):
 # -- coturn's client ------------------------------------------------------------------
 
 def run_peer(loop, runner, argv, timeout=10):
-    """Run a peer command under ``timeout`` in a thread while the loop serves; the
-    thread wakes the loop (uv.Async) when the command has exited."""
-    result = {}
-    wake = uv.Async(loop, lambda handle: None)
-
-    def target():
-        try:
-            result["proc"] = subprocess.run(["timeout", str(timeout), *argv],
-                                            capture_output=True, text=True)
-        finally:
-            result.setdefault("proc", None)
-            wake.send()
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    try:
-        runner.until(loop, lambda: "proc" in result, timeout=timeout + 5)
-    finally:
-        thread.join()
-        wake.close()
-    return result["proc"]
+    """Run a peer command under ``timeout`` while the loop serves."""
+    return runner.in_thread(loop, lambda: subprocess.run(
+        ["timeout", str(timeout), *argv], capture_output=True, text=True), timeout + 5)
 
 
 @pytest.mark.skipif(shutil.which("turnutils_stunclient") is None,

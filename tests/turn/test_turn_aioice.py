@@ -3,11 +3,10 @@ TURN server: its STUN codec checks our messages and ours checks its, and its TUR
 client relays through TurnServer to a peer. Skipped where aioice is not installed."""
 
 import asyncio
-import threading
 
 import pytest
 
-from sourcey import stun, turn, uv
+from sourcey import stun, turn
 from sourcey.net import UDPSocket
 
 aioice_stun = pytest.importorskip("aioice.stun", reason="aioice is not installed")
@@ -37,27 +36,8 @@ def test_codecs_agree():
 
 def in_asyncio(loop, runner, coro_fn, timeout=15):
     """Run ``coro_fn()`` under asyncio in a thread while our loop serves."""
-    result = {}
-    wake = uv.Async(loop, lambda handle: None)
-
-    def target():
-        try:
-            result["value"] = asyncio.run(asyncio.wait_for(coro_fn(), timeout))
-        except BaseException as exc:        # handed to the test thread
-            result["error"] = exc
-        finally:
-            wake.send()
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    try:
-        runner.until(loop, lambda: result, timeout=timeout + 5)
-    finally:
-        thread.join()
-        wake.close()
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
+    return runner.in_thread(loop, lambda: asyncio.run(asyncio.wait_for(coro_fn(), timeout)),
+                            timeout + 5)
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])

@@ -6,12 +6,11 @@ import errno
 import shutil
 import subprocess
 import tempfile
-import threading
 
 import pytest
 from turnlib import REALM, USERS, Peer
 
-from sourcey import stun, turn, uv
+from sourcey import stun, turn
 from sourcey.net import Address, TCPSocket, UDPSocket
 
 
@@ -273,26 +272,9 @@ def free_udp_port():
 
 
 def run_uclient(loop, runner, argv, timeout=20):
-    """Run turnutils_uclient under ``timeout`` in a thread while the loop serves."""
-    result = {}
-    wake = uv.Async(loop, lambda handle: None)
-
-    def target():
-        try:
-            result["proc"] = subprocess.run(["timeout", str(timeout), *argv],
-                                            capture_output=True, text=True)
-        finally:
-            result.setdefault("proc", None)
-            wake.send()
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    try:
-        runner.until(loop, lambda: "proc" in result, timeout=timeout + 5)
-    finally:
-        thread.join()
-        wake.close()
-    return result["proc"]
+    """Run turnutils_uclient under ``timeout`` while the loop serves."""
+    return runner.in_thread(loop, lambda: subprocess.run(
+        ["timeout", str(timeout), *argv], capture_output=True, text=True), timeout + 5)
 
 
 @pytest.fixture
