@@ -103,22 +103,6 @@ static int hex_value(unsigned char c) {
     return -1;
 }
 
-/* The fast path for the long parts of a head: how many bytes from data[i] (of len)
- * are of class `cls` and fit under the line limit and the head's limits. The caller
- * copies them at once; the byte after them goes the byte-at-a-time way, which reports a
- * limit or a bad byte exactly where it is. */
-static size_t run_length(const h1_parser* p, const char* data, size_t i, size_t len,
-                         unsigned cls, uint32_t linemax) {
-    size_t used = p->hlen - p->line_start, room, n = len - i, k = 0;
-    if (used >= linemax || p->head_bytes >= p->max_head || p->hlen >= p->head_cap) return 0;
-    room = linemax - used;
-    if (p->max_head - p->head_bytes < room) room = p->max_head - p->head_bytes;
-    if (p->head_cap - p->hlen < room) room = p->head_cap - p->hlen;
-    if (n > room) n = room;
-    while (k < n && (byte_class[(unsigned char)data[i + k]] & cls)) k++;
-    return k;
-}
-
 /* How many bytes from data[i] (of len) the head can take as one piece: under the line
  * limit and the head's limits, as APPEND checks them byte by byte. */
 static size_t line_room(const h1_parser* p, size_t i, size_t len, uint32_t linemax) {
@@ -128,6 +112,17 @@ static size_t line_room(const h1_parser* p, size_t i, size_t len, uint32_t linem
     if (p->max_head - p->head_bytes < room) room = p->max_head - p->head_bytes;
     if (p->head_cap - p->hlen < room) room = p->head_cap - p->hlen;
     return n < room ? n : room;
+}
+
+/* The fast path for the long parts of a head: how many bytes from data[i] (of len)
+ * are of class `cls` and fit under the line limit and the head's limits. The caller
+ * copies them at once; the byte after them goes the byte-at-a-time way, which reports a
+ * limit or a bad byte exactly where it is. */
+static size_t run_length(const h1_parser* p, const char* data, size_t i, size_t len,
+                         unsigned cls, uint32_t linemax) {
+    size_t n = line_room(p, i, len, linemax), k = 0;
+    while (k < n && (byte_class[(unsigned char)data[i + k]] & cls)) k++;
+    return k;
 }
 
 /* The fast paths for a whole line in one buffer. They take a well-formed line, within
