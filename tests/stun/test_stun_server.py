@@ -6,10 +6,9 @@ import shutil
 import socket
 import ssl
 import subprocess
-import sys
-import tempfile
 
 import pytest
+from udp_command import serving
 
 from sourcey import stun
 from sourcey.net import SSLSocket, TCPSocket, UDPSocket
@@ -275,29 +274,12 @@ def test_turnutils_stunclient(loop, runner, server, host):
 
 def test_command_line(tmp_path):
     """``python -m sourcey.stun`` serves until interrupted, and logs its stats."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    probe.bind(("127.0.0.1", 0))
-    probe.settimeout(10)
-    proc = subprocess.Popen([sys.executable, "-m", "sourcey.stun", "--listen",
-                             "127.0.0.1:0", "--software", "cli"],
-                            stderr=subprocess.PIPE, text=True,
-                            cwd=tempfile.gettempdir())  # not the source tree
-    try:
-        line = proc.stderr.readline()
-        assert "listening on 127.0.0.1:" in line, line
-        port = int(line.split("127.0.0.1:")[1].split("/")[0])
-        probe.sendto(request(), ("127.0.0.1", port))
-        reply = stun.decode(probe.recv(2048))
+    with serving("sourcey.stun", "--software", "cli") as cli:
+        cli.probe.sendto(request(), ("127.0.0.1", cli.port))
+        reply = stun.decode(cli.probe.recv(2048))
         assert reply.get(stun.SOFTWARE) == "cli"
-        assert reply.get(stun.XOR_MAPPED_ADDRESS) == probe.getsockname()
-        proc.send_signal(2)  # SIGINT
-        _, err = proc.communicate(timeout=10)
-        assert proc.returncode == 0 and "'success': 1" in err
-    finally:
-        probe.close()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert reply.get(stun.XOR_MAPPED_ADDRESS) == cli.probe.getsockname()
+    assert cli.returncode == 0 and "'success': 1" in cli.stderr
 
 
 @pytest.mark.parametrize("software", ["sourcey", "", "x" * 763, "é" * 5])

@@ -24,8 +24,9 @@ def make_server(loop, runner):
 
     def make(**kw):
         kw.setdefault("allowed_peers", ["127.0.0.0/8"])
+        kw.setdefault("relay_hosts", ["127.0.0.1"])
         srv = turn.TurnServer(loop, realm=REALM, credentials=turn.StaticCredentials(USERS),
-                              relay_hosts=["127.0.0.1"], **kw)
+                              **kw)
         made.append(srv)
         return srv
 

@@ -5,7 +5,7 @@ which is how these tests see that no Python ran per datagram."""
 
 import pytest
 from test_turn_server import Client, error_code
-from turnlib import REALM, USERS, Peer
+from turnlib import Peer
 
 from sourcey import stun, turn, uv
 from sourcey.net import UDPSocket
@@ -268,18 +268,14 @@ def test_allocations_beyond_the_c_table_use_python(loop, runner, make_server, pe
         second.close()
 
 
-def test_dual_allocation_in_c(loop, runner, peer):
+def test_dual_allocation_in_c(loop, runner, make_server, peer):
     """An IPv4 client with IPv4 and IPv6 relays: each peer is reached through the relay
     of its family, and a Data indication carries an IPv6 XOR-PEER-ADDRESS, all in C."""
-    srv = turn.TurnServer(loop, realm=REALM, credentials=turn.StaticCredentials(USERS),
-                          relay_hosts=["127.0.0.1", "::1"],
-                          allowed_peers=["127.0.0.0/8", "::1/128"])
+    srv = make_server(relay_hosts=["127.0.0.1", "::1"],
+                      allowed_peers=["127.0.0.0/8", "::1/128"])
     c = Client(loop, runner, srv.listen("127.0.0.1", 0))
-    p6 = UDPSocket(loop)
-    p6.bind("::1", 0)
-    got6, closed = [], []
-    p6.Recv += lambda s, data, source: got6.append((data, source))
-    p6.Close += lambda s: closed.append(True)
+    p6 = Peer(loop, runner, "::1")
+    got6 = p6.received
     try:
         reply = c.request(stun.ALLOCATE, (stun.REQUESTED_TRANSPORT, 17),
                           (stun.ADDITIONAL_ADDRESS_FAMILY, 2))
@@ -292,7 +288,7 @@ def test_dual_allocation_in_c(loop, runner, peer):
                                                    b"to " + target.host.encode()).encode())
         runner.until(loop, lambda: peer.received and got6, timeout=5)
         assert peer.received == [(b"to 127.0.0.1", v4)] and got6 == [(b"to ::1", v6)]
-        p6.send(b"back over six", v6)
+        p6.sock.send(b"back over six", v6)
         runner.until(loop, lambda: c.indications, timeout=5)
         data = c.indications[0]
         assert data.get(stun.XOR_PEER_ADDRESS) == p6.address
@@ -301,5 +297,3 @@ def test_dual_allocation_in_c(loop, runner, peer):
     finally:
         c.close()
         p6.close()
-        srv.close()
-        runner.until(loop, lambda: closed, timeout=5)

@@ -9,6 +9,7 @@ import tempfile
 
 import pytest
 from turnlib import REALM, USERS, Peer
+from udp_command import serving
 
 from sourcey import stun, turn
 from sourcey.net import Address, TCPSocket, UDPSocket
@@ -378,32 +379,14 @@ def test_ipv6_relay(loop, runner):
 def test_command_line():
     """``python -m sourcey.turn`` answers Binding, challenges Allocate, and logs its
     stats when interrupted."""
-    import socket
     import sys
 
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    probe.bind(("127.0.0.1", 0))
-    probe.settimeout(10)
-    proc = subprocess.Popen([sys.executable, "-m", "sourcey.turn", "--listen",
-                             "127.0.0.1:0", "--realm", REALM, "--user", "alice:pw"],
-                            stderr=subprocess.PIPE, text=True,
-                            cwd=tempfile.gettempdir())  # not the source tree
-    try:
-        line = proc.stderr.readline()
-        assert "listening on 127.0.0.1:" in line, line
-        port = int(line.split("127.0.0.1:")[1].split("/")[0])
-        probe.sendto(stun.Message(stun.ALLOCATE).add(stun.REQUESTED_TRANSPORT, 17).encode(),
-                     ("127.0.0.1", port))
-        reply = stun.decode(probe.recv(2048))
+    with serving("sourcey.turn", "--realm", REALM, "--user", "alice:pw") as cli:
+        cli.probe.sendto(stun.Message(stun.ALLOCATE).add(stun.REQUESTED_TRANSPORT, 17).encode(),
+                         ("127.0.0.1", cli.port))
+        reply = stun.decode(cli.probe.recv(2048))
         assert reply.get(stun.ERROR_CODE)[0] == 401 and reply.get(stun.REALM) == REALM
-        proc.send_signal(2)  # SIGINT
-        _, err = proc.communicate(timeout=10)
-        assert proc.returncode == 0 and "stats:" in err
-    finally:
-        probe.close()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    assert cli.returncode == 0 and "stats:" in cli.stderr
     bad = subprocess.run([sys.executable, "-m", "sourcey.turn", "--realm", REALM],
                          capture_output=True, text=True, timeout=30,
                          cwd=tempfile.gettempdir())
@@ -530,16 +513,12 @@ def test_retransmitted_allocate_gets_the_same_response(loop, runner, server, cli
 
 
 @pytest.mark.skipif(not _has_ipv6(), reason="no IPv6 loopback on this machine")
-def test_dual_allocation(loop, runner, peer):
-    srv = turn.TurnServer(loop, realm=REALM, credentials=turn.StaticCredentials(USERS),
-                          relay_hosts=["127.0.0.1", "::1"],
-                          allowed_peers=["127.0.0.0/8", "::1/128"])
+def test_dual_allocation(loop, runner, make_server, peer):
+    srv = make_server(relay_hosts=["127.0.0.1", "::1"],
+                      allowed_peers=["127.0.0.0/8", "::1/128"])
     c = Client(loop, runner, srv.listen("127.0.0.1", 0))
-    p6 = UDPSocket(loop)
-    p6.bind("::1", 0)
-    got6, closed = [], []
-    p6.Recv += lambda s, data, source: got6.append((data, source))
-    p6.Close += lambda s: closed.append(True)
+    p6 = Peer(loop, runner, "::1")
+    got6 = p6.received
     try:
         reply = c.request(stun.ALLOCATE, (stun.REQUESTED_TRANSPORT, 17),
                           (stun.ADDITIONAL_ADDRESS_FAMILY, 2))
@@ -552,15 +531,13 @@ def test_dual_allocation(loop, runner, peer):
         c.send(turn.encode_channel_data(0x4001, b"six"))
         runner.until(loop, lambda: peer.received and got6, timeout=5)
         assert peer.received == [(b"four", v4)] and got6 == [(b"six", v6)]
-        p6.send(b"back six", v6)
+        p6.sock.send(b"back six", v6)
         runner.until(loop, lambda: c.channel_data, timeout=5)
         assert c.channel_data == [(0x4001, b"back six")]
         assert c.request(stun.REFRESH, (stun.REQUESTED_ADDRESS_FAMILY, 2)).cls == stun.SUCCESS
     finally:
         c.close()
         p6.close()
-        srv.close()       # its closes complete while the peer fixture closes
-        runner.until(loop, lambda: closed, timeout=5)
 
 
 @pytest.mark.skipif(not _has_ipv6(), reason="no IPv6 loopback on this machine")

@@ -8,14 +8,14 @@ USERS = {"alice": "pw", "bob": "pw2"}
 
 
 class Peer:
-    """A UDP peer on 127.0.0.1 recording what it receives."""
+    """A UDP peer on 127.0.0.1 (or ``host``) recording what it receives."""
 
-    def __init__(self, loop, runner):
+    def __init__(self, loop, runner, host="127.0.0.1"):
         self.loop, self.runner = loop, runner
         self.received = []
         self.closed = []
         self.sock = UDPSocket(loop)
-        self.sock.bind("127.0.0.1", 0)
+        self.sock.bind(host, 0)
         self.address = self.sock.address
         self.sock.Recv += lambda s, data, peer: self.received.append((data, peer))
         self.sock.Close += lambda s: self.closed.append(True)
