@@ -34,7 +34,7 @@ static void fail(const char *fmt, const char *arg) {
 }
 
 /* calloc() that exits when memory runs out. */
-static void *xcalloc(size_t count, size_t size) {
+static inline void *xcalloc(size_t count, size_t size) {
   void *p = calloc(count, size);
   if (p == NULL)
     fail("%s", "out of memory");
@@ -135,6 +135,25 @@ static socklen_t resolve(const char *host, long port, int socktype,
   len = (socklen_t)res->ai_addrlen;
   freeaddrinfo(res);
   return len;
+}
+
+/* Point msgs[0..n) at n buffers of `size` bytes each, back to back from `base`, one
+ * iovec each, with names[k] as the source-address buffers (or none if names is NULL):
+ * ready for recvmmsg. */
+static inline void mmsg_prepare(struct mmsghdr *msgs, struct iovec *iov, int n,
+                                unsigned char *base, size_t size,
+                                struct sockaddr_storage *names) {
+  for (int k = 0; k < n; k++) {
+    iov[k].iov_base = base + (size_t)k * size;
+    iov[k].iov_len = size;
+    memset(&msgs[k], 0, sizeof(msgs[k]));
+    msgs[k].msg_hdr.msg_iov = &iov[k];
+    msgs[k].msg_hdr.msg_iovlen = 1;
+    if (names != NULL) {
+      msgs[k].msg_hdr.msg_name = &names[k];
+      msgs[k].msg_hdr.msg_namelen = sizeof(names[k]);
+    }
+  }
 }
 
 static void mark(const char *what) {

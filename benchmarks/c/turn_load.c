@@ -224,15 +224,7 @@ static void on_peer(void) {
   struct iovec iov[BATCH];
   struct sockaddr_storage from[BATCH];
   int n, k;
-  for (k = 0; k < BATCH; k++) {
-    iov[k].iov_base = bufs[k];
-    iov[k].iov_len = sizeof(bufs[k]);
-    memset(&msgs[k], 0, sizeof(msgs[k]));
-    msgs[k].msg_hdr.msg_iov = &iov[k];
-    msgs[k].msg_hdr.msg_iovlen = 1;
-    msgs[k].msg_hdr.msg_name = &from[k];
-    msgs[k].msg_hdr.msg_namelen = sizeof(from[k]);
-  }
+  mmsg_prepare(msgs, iov, BATCH, bufs[0], sizeof(bufs[0]), from);
   n = recvmmsg(pfd, msgs, BATCH, MSG_DONTWAIT, NULL);
   if (n <= 0)
     return;
@@ -251,13 +243,7 @@ static void on_client(void) {
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
   int n, k;
-  for (k = 0; k < BATCH; k++) {
-    iov[k].iov_base = bufs[k];
-    iov[k].iov_len = sizeof(bufs[k]);
-    memset(&msgs[k], 0, sizeof(msgs[k]));
-    msgs[k].msg_hdr.msg_iov = &iov[k];
-    msgs[k].msg_hdr.msg_iovlen = 1;
-  }
+  mmsg_prepare(msgs, iov, BATCH, bufs[0], sizeof(bufs[0]), NULL);
   n = recvmmsg(cfd, msgs, BATCH, MSG_DONTWAIT, NULL);
   if (n <= 0)
     return;

@@ -137,13 +137,7 @@ static void on_readable(sock_t *s) {
   size_t blen = msg_size + 1;
   int n, k;
 
-  for (k = 0; k < BATCH; k++) {
-    iov[k].iov_base = rbufs + (size_t)k * blen;
-    iov[k].iov_len = blen;
-    memset(&msgs[k], 0, sizeof(msgs[k]));
-    msgs[k].msg_hdr.msg_iov = &iov[k];
-    msgs[k].msg_hdr.msg_iovlen = 1;
-  }
+  mmsg_prepare(msgs, iov, BATCH, (unsigned char *)rbufs, blen, NULL);
   n = recvmmsg(s->fd, msgs, BATCH, MSG_DONTWAIT, NULL);
   if (n < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
